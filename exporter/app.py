@@ -1,0 +1,109 @@
+"""The HTTP service: /metrics for the agent and browsers, /refresh to recompute now, /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+from exporter import __version__
+from exporter.collector import HealthCollector
+from exporter.refresh import RefreshResult
+from exporter.settings import Settings
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+}
+# Scrapes wait on a refresh in threads; a generous limiter keeps many concurrent clients from
+# queueing behind the default 40 worker threads (each wait is bounded by the scrape wait).
+_SCRAPE_THREADS = 256
+
+
+def refresh_report(result: RefreshResult) -> dict[str, Any]:
+    """Every value, per-repository errors and timings of one refresh, as JSON-ready data."""
+    repos: dict[str, dict[str, Any]] = {}
+    for series in result.series:
+        repo = repos.setdefault(
+            series.repo, {"seconds": round(result.repo_seconds.get(series.repo, 0.0), 4), "metrics": {}}
+        )
+        entry: dict[str, Any] = {"value": series.value, "labels": dict(series.labels)}
+        if not series.ok:
+            entry["error"] = {"reason": series.reason, "message": series.error}
+        repo["metrics"][series.key] = entry
+    return {
+        "started_at": result.started_at.isoformat(),
+        "seconds": round(result.seconds, 4),
+        "failed": len(result.failed),
+        "repositories": repos,
+    }
+
+
+def _index_page(settings: Settings) -> str:
+    repos = ", ".join(html.escape(repo) for repo in settings.repos)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>system-health-exporter</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;line-height:1.5}}</style>
+</head><body>
+<h1>system-health-exporter {html.escape(__version__)}</h1>
+<p>GitHub health of {repos} (branch <code>{html.escape(settings.branch)}</code>).</p>
+<ul>
+<li><a href="/metrics">/metrics</a>: the metrics, as the Datadog agent and Prometheus scrape them</li>
+<li><a href="/refresh">/refresh</a>: recompute now and show every value as JSON</li>
+<li><a href="/healthz">/healthz</a>: liveness</li>
+</ul></body></html>
+"""
+
+
+def create_app(settings: Settings, collector: HealthCollector, registry: CollectorRegistry) -> FastAPI:
+    """The FastAPI app over an already wired collector and the registry it is registered in."""
+    app = FastAPI(title="system-health-exporter", version=__version__, docs_url=None, redoc_url=None)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    limiter = anyio.CapacityLimiter(_SCRAPE_THREADS)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(_index_page(settings))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        body = await anyio.to_thread.run_sync(encoder, registry, limiter=limiter)
+        return Response(content=body, media_type=content_type)
+
+    @app.api_route("/refresh", methods=["GET", "POST"])
+    async def refresh() -> JSONResponse:
+        future = collector.refresh()
+        try:
+            result = await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(future)), timeout=settings.refresh_deadline_seconds + 30
+            )
+        except TimeoutError:
+            return JSONResponse({"error": "the refresh is still running"}, status_code=504)
+        except Exception as exc:
+            return JSONResponse({"error": f"the refresh failed ({type(exc).__name__})"}, status_code=500)
+        return JSONResponse(refresh_report(result))
+
+    return app

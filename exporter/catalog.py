@@ -1,0 +1,76 @@
+"""Every metric family the exporter exposes: the registry's gauges and its own health metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from exporter.registry import MetricRegistry, default_registry
+
+Kind = Literal["gauge", "counter", "info"]
+PREFIX = "system_health_exporter"
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One exposed family: `name` as prometheus_client names the family (no `_total`/`_info`)."""
+
+    name: str
+    kind: Kind
+    description: str
+    labels: tuple[str, ...] = ()
+
+
+INFO = CatalogEntry(PREFIX, "info", "Exporter build and deployment.", ("version", "service", "env"))
+METRIC_SUCCESS = CatalogEntry(
+    f"{PREFIX}_metric_success",
+    "gauge",
+    "1 if the last refresh computed this metric for this repository, 0 if it failed.",
+    ("repo", "metric"),
+)
+METRIC_LAST_SUCCESS = CatalogEntry(
+    f"{PREFIX}_metric_last_success_timestamp_seconds",
+    "gauge",
+    "Unix time of the last refresh that computed this metric for this repository.",
+    ("repo", "metric"),
+)
+METRIC_VALUE_AGE = CatalogEntry(
+    f"{PREFIX}_metric_value_age_seconds",
+    "gauge",
+    "Age of the value served for this series: 0 right after a successful refresh, growing while refreshes fail.",
+    ("repo", "metric"),
+)
+REFRESH_ERRORS = CatalogEntry(
+    f"{PREFIX}_refresh_errors",
+    "counter",
+    "Failed metric computations, by repository, metric and reason.",
+    ("repo", "metric", "reason"),
+)
+REFRESHES = CatalogEntry(f"{PREFIX}_refreshes", "counter", "Refreshes completed since start.")
+REFRESH_DURATION = CatalogEntry(f"{PREFIX}_refresh_duration_seconds", "gauge", "Wall time the last refresh took.")
+REPO_REFRESH_DURATION = CatalogEntry(
+    f"{PREFIX}_repo_refresh_duration_seconds",
+    "gauge",
+    "Wall time the last refresh spent on this repository.",
+    ("repo",),
+)
+LAST_REFRESH = CatalogEntry(f"{PREFIX}_last_refresh_timestamp_seconds", "gauge", "Unix time the last refresh finished.")
+
+SELF_METRICS: tuple[CatalogEntry, ...] = (
+    INFO,
+    METRIC_SUCCESS,
+    METRIC_LAST_SUCCESS,
+    METRIC_VALUE_AGE,
+    REFRESH_ERRORS,
+    REFRESHES,
+    REFRESH_DURATION,
+    REPO_REFRESH_DURATION,
+    LAST_REFRESH,
+)
+
+
+def catalog(registry: MetricRegistry | None = None) -> list[CatalogEntry]:
+    """The registry's metrics (default: the shipped ones), then the exporter's own."""
+    metrics = registry if registry is not None else default_registry()
+    own = [CatalogEntry(spec.name, "gauge", spec.description, spec.labels) for spec in metrics]
+    return own + list(SELF_METRICS)

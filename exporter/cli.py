@@ -1,0 +1,164 @@
+"""`exporter serve` and `exporter report`: the only place that wires the parts together."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+
+from exporter import __version__
+from exporter.collector import HealthCollector
+from exporter.errors import SourceError
+from exporter.github_source import GitHubSource
+from exporter.refresh import Refresher, RefreshResult
+from exporter.registry import MetricRegistry, default_registry
+from exporter.settings import Settings, SettingsError
+from exporter.token import TokenProvider
+
+logger = logging.getLogger("exporter")
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """The wired parts of one exporter."""
+
+    settings: Settings
+    metrics: MetricRegistry
+    refresher: Refresher
+    collector: HealthCollector
+    registry: CollectorRegistry
+
+
+def build(settings: Settings, tokens: TokenProvider | None = None) -> Exporter:
+    """Wire settings → GitHub source → metrics → refresher → collector → registry."""
+    metrics = default_registry()
+    source = GitHubSource(settings, tokens or TokenProvider(settings))
+    refresher = Refresher(settings, metrics, source)
+    collector = HealthCollector(settings, metrics, refresher)
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(collector)
+    return Exporter(settings, metrics, refresher, collector, registry)
+
+
+@contextlib.contextmanager
+def _demo(settings: Settings) -> Iterator[Settings]:
+    """Start the embedded fake GitHub and point the settings at it."""
+    from exporter.fakegithub import demo_github
+
+    fake = demo_github(datetime.now(UTC))
+    url = fake.start()
+    logger.info("demo mode: serving a sample repository from an embedded fake GitHub at %s", url)
+    try:
+        yield settings.model_copy(
+            update={
+                "github_api_url": url,
+                "github_token": SecretStr("demo-token"),
+                "repos": tuple(repo.full_name for repo in fake.repos),
+            }
+        )
+    finally:
+        fake.stop()
+
+
+def _check_token(settings: Settings, tokens: TokenProvider) -> None:
+    """Fail at start, with a clear message, when there is no token and anonymous access is not allowed."""
+    if tokens.get() is None:
+        logger.warning("no GitHub token: using anonymous access (60 requests an hour)")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from exporter.app import create_app
+
+    tokens = TokenProvider(settings)
+    _check_token(settings, tokens)
+    exporter = build(settings, tokens)
+    app = create_app(settings, exporter.collector, exporter.registry)
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    logger.info("serving http://%s:%d/metrics for %s", host, port, ", ".join(settings.repos))
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=settings.log_level == "DEBUG",
+            timeout_graceful_shutdown=5,
+            timeout_keep_alive=5,
+        )
+    finally:
+        exporter.collector.close()
+    return 0
+
+
+def _print_report(result: RefreshResult, as_json: bool) -> None:
+    from exporter.app import refresh_report
+
+    if as_json:
+        print(json.dumps(refresh_report(result), indent=2, sort_keys=True))
+        return
+    for series in result.series:
+        shown = "no data" if series.value is None else f"{series.value:g}"
+        if not series.ok:
+            shown = f"FAILED ({series.reason}): {series.error}"
+        print(f"{series.repo:<30} {series.key:<28} {shown}")
+    print(f"refresh took {result.seconds:.2f}s; {len(result.failed)} of {len(result.series)} series failed")
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    tokens = TokenProvider(settings)
+    _check_token(settings, tokens)
+    exporter = build(settings, tokens)
+    try:
+        result = exporter.refresher()
+    finally:
+        exporter.collector.close()
+    _print_report(result, args.json)
+    return 1 if result.failed else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="exporter", description="GitHub system-health exporter")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve /metrics over HTTP")
+    serve.add_argument("--host", help="address to listen on (EXPORTER_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (EXPORTER_PORT, default 9877)")
+    serve.add_argument("--demo", action="store_true", help="serve an embedded sample: no token, no network")
+    report = commands.add_parser("report", help="collect once and print the values")
+    report.add_argument("--json", action="store_true", help="print JSON, as /refresh answers")
+    report.add_argument("--demo", action="store_true", help="use an embedded sample: no token, no network")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m exporter` and the `exporter` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"exporter: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    run = _serve if args.command == "serve" else _report
+    try:
+        if args.demo:
+            with _demo(settings) as demo_settings:
+                return run(demo_settings, args)
+        return run(settings, args)
+    except SourceError as exc:
+        print(f"exporter: {exc}", file=sys.stderr)
+        return 2

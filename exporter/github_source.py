@@ -1,0 +1,255 @@
+"""Reads GitHub through PyGithub: the only module that imports `github`.
+
+One `RepoSession` per repository per refresh fetches each dataset at most once (a failure is
+remembered too, so the two commit metrics share one list and one error). Every request is
+bounded: an explicit timeout, a small urllib3 retry budget with capped backoff and no waiting on
+rate limits, and a refresh deadline checked between pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import github
+import requests
+from github import Auth, Github, GithubException
+from urllib3.util.retry import Retry
+
+from exporter import __version__, github_http
+from exporter.errors import SourceError
+from exporter.github_data import Commit, Job, WorkflowRun
+from exporter.settings import Settings
+from exporter.token import TokenProvider
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_RUN_CONCLUSIONS = frozenset({"cancelled", "skipped", "stale"})
+_RETRYABLE_STATUS = (500, 502, 503, 504)
+T = TypeVar("T")
+
+
+def _retry_policy(retries: int) -> Retry:
+    """Retry connection faults and 5xx a few times with capped backoff; never wait on rate limits."""
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=min(retries, 1),
+        status=retries,
+        backoff_factor=0.25,
+        backoff_max=2.0,
+        status_forcelist=_RETRYABLE_STATUS,
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
+
+
+def classify(exc: BaseException) -> SourceError:
+    """Turn what PyGithub or requests raised into a SourceError with a bounded reason."""
+    if isinstance(exc, SourceError):
+        return exc
+    if isinstance(exc, github.BadCredentialsException) or (isinstance(exc, GithubException) and exc.status == 401):
+        return SourceError("unauthorized", "GitHub refused the token (401)")
+    if isinstance(exc, github.RateLimitExceededException) or (isinstance(exc, GithubException) and exc.status == 429):
+        return SourceError("rate_limited", f"GitHub rate limit exceeded ({exc.status})")
+    if isinstance(exc, GithubException):
+        status = exc.status
+        message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None)
+        detail = f"GitHub answered {status}" + (f": {str(message)[:200]}" if message else "")
+        if status == 404:
+            return SourceError("not_found", detail)
+        if status == 409:
+            return SourceError("empty_repository", detail)
+        if status in (301, 302, 307, 308):
+            return SourceError("moved", detail)
+        if status == 403:
+            return SourceError("client_error", detail)
+        if status >= 500:
+            return SourceError("server_error", detail)
+        if status == 200:  # PyGithub raises with status 200 on a body it cannot parse
+            return SourceError("bad_response", "GitHub answered 200 with a body that is not valid JSON")
+        return SourceError("client_error", detail)
+    if isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower():
+        return SourceError("timeout", f"GitHub did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, requests.ConnectionError):
+        return SourceError("connection", f"could not connect to GitHub ({type(exc).__name__})")
+    if isinstance(exc, requests.RequestException):
+        return SourceError("connection", f"HTTP error talking to GitHub ({type(exc).__name__})")
+    if isinstance(exc, KeyError | TypeError | ValueError | AttributeError | AssertionError):
+        return SourceError("bad_response", f"unexpected GitHub answer ({type(exc).__name__}: {str(exc)[:120]})")
+    return SourceError("bad_response", f"unexpected error reading GitHub ({type(exc).__name__})")
+
+
+class _Once:
+    """Computes a value once; a failure is remembered and raised again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+        self._value: Any = None
+        self._error: SourceError | None = None
+
+    def get(self, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if not self._done:
+                try:
+                    self._value = compute()
+                except Exception as exc:
+                    self._error = classify(exc)
+                self._done = True
+            if self._error is not None:
+                raise self._error
+            return self._value  # type: ignore[no-any-return]
+
+
+class RepoSession:
+    """One repository's data for one refresh (implements `RepoData`)."""
+
+    def __init__(
+        self,
+        client: Github,
+        repo: str,
+        settings: Settings,
+        now: datetime,
+        deadline: float,
+        hooks: github_http.HttpHooks,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._hooks = hooks
+        self._repo_name = repo
+        self._settings = settings
+        self._now = now
+        self._deadline = deadline
+        self._monotonic = monotonic
+        self._run = _Once()
+        self._commits = _Once()
+
+    @property
+    def repo(self) -> str:
+        return self._repo_name
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def client(self) -> Github:
+        """The PyGithub client this session reads with (for rate-limit headers)."""
+        return self._client
+
+    def latest_ci_run(self) -> WorkflowRun | None:
+        with github_http.using(self._hooks):
+            return self._run.get(self._fetch_latest_run)
+
+    def recent_commits(self) -> Sequence[Commit]:
+        with github_http.using(self._hooks):
+            return self._commits.get(self._fetch_commits)
+
+    def _within_deadline(self, items: Iterable[T]) -> Iterable[T]:
+        for item in items:
+            if self._monotonic() > self._deadline:
+                raise SourceError("timeout", "the refresh deadline passed while paging through GitHub results")
+            yield item
+
+    def _fetch_latest_run(self) -> WorkflowRun | None:
+        repository = self._client.get_repo(self._repo_name)
+        workflow = repository.get_workflow(self._settings.ci_workflow)
+        runs = workflow.get_runs(branch=self._settings.branch, status="completed")
+        try:
+            for run in self._within_deadline(runs):
+                if run.conclusion in SKIPPED_RUN_CONCLUSIONS:
+                    continue
+                jobs = tuple(
+                    Job(name=str(job.name), status=str(job.status), conclusion=job.conclusion)
+                    for job in self._within_deadline(run.jobs())
+                )
+                return WorkflowRun(
+                    id=int(run.id),
+                    conclusion=run.conclusion,
+                    run_attempt=int(run.run_attempt or 1),
+                    created_at=run.created_at,
+                    html_url=str(run.html_url),
+                    jobs=jobs,
+                )
+        except github.UnknownObjectException:
+            self._raise_unless_repo_exists()
+            logger.warning("workflow %s not found in %s: no CI data", self._settings.ci_workflow, self._repo_name)
+        return None
+
+    def _raise_unless_repo_exists(self) -> None:
+        """A 404 on the runs list is an unknown workflow (no data) unless the repository is unknown."""
+        repository = self._client.get_repo(self._repo_name)
+        repository.update()  # one GET, paid only on this rare path; raises UnknownObjectException
+
+    def _fetch_commits(self) -> list[Commit]:
+        since = self._now - timedelta(days=self._settings.lookback_days)
+        repository = self._client.get_repo(self._repo_name)
+        commits = []
+        for item in self._within_deadline(repository.get_commits(sha=self._settings.branch, since=since)):
+            committer = item.commit.committer
+            committed_at = committer.date if committer is not None else None
+            if committed_at is None:
+                raise SourceError("bad_response", f"commit {str(item.sha)[:12]} has no committer date")
+            if committed_at.tzinfo is None:
+                committed_at = committed_at.replace(tzinfo=UTC)
+            if committed_at < since:
+                continue
+            commits.append(
+                Commit(
+                    sha=str(item.sha),
+                    message=str(item.commit.message or ""),
+                    committed_at=committed_at,
+                    parent_count=len(item.parents),
+                )
+            )
+        return commits
+
+
+class GitHubSource:
+    """Makes a `RepoSession` per repository per refresh, with a bounded PyGithub client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: TokenProvider,
+        monotonic: Callable[[], float] = time.monotonic,
+        hooks: github_http.HttpHooks | None = None,
+    ) -> None:
+        self._settings = settings
+        self._tokens = tokens
+        self._monotonic = monotonic
+        self.hooks = hooks or github_http.HttpHooks()
+        github_http.install()
+
+    def session(self, repo: str, now: datetime, deadline: float) -> RepoSession:
+        """A fresh per-refresh view of `repo` (a client per repository: PyGithub connections are not
+        safe to share between threads)."""
+        token = self._tokens.get()
+        try:
+            client = self._client(token.get_secret_value() if token is not None else None)
+        except Exception as exc:
+            raise classify(exc) from None
+        return RepoSession(client, repo, self._settings, now.astimezone(UTC), deadline, self.hooks, self._monotonic)
+
+    def _client(self, token: str | None) -> Github:
+        return Github(
+            auth=Auth.Token(token) if token is not None else None,
+            base_url=self._settings.github_api_url,
+            timeout=self._settings.github_timeout_seconds,
+            per_page=100,
+            retry=_retry_policy(self._settings.github_retries),
+            lazy=True,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            user_agent=f"system-health-exporter/{__version__}",
+        )
+
+    def token_refused(self) -> None:
+        """GitHub answered 401: read the token again on the next refresh."""
+        self._tokens.invalidate()

@@ -1,0 +1,1 @@
+"""System-health metric functions, one module per domain."""

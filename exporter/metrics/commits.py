@@ -1,0 +1,36 @@
+"""Hotfix and revert commits landed on the watched branch in the lookback window."""
+
+from __future__ import annotations
+
+from exporter.github_data import RepoData
+from exporter.registry import system_health_metric
+
+
+def _count_mentioning(data: RepoData, word: str) -> float:
+    return float(
+        sum(1 for commit in data.recent_commits() if commit.parent_count < 2 and word in commit.message.casefold())
+    )
+
+
+@system_health_metric(
+    metric_key="commits.hotfix",
+    description=(
+        "Non-merge commits on the branch in the lookback window whose message contains 'hotfix'. "
+        'Example: commits_hotfix{repo="o/r",branch="main"} 2'
+    ),
+)
+def hotfix_commits(data: RepoData) -> float:
+    """Count of hotfix commits."""
+    return _count_mentioning(data, "hotfix")
+
+
+@system_health_metric(
+    metric_key="commits.reverts",
+    description=(
+        "Non-merge commits on the branch in the lookback window whose message contains 'revert'. "
+        'Example: commits_reverts{repo="o/r",branch="main"} 1'
+    ),
+)
+def revert_commits(data: RepoData) -> float:
+    """Count of revert commits."""
+    return _count_mentioning(data, "revert")

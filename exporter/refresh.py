@@ -1,0 +1,139 @@
+"""One refresh: every registered metric over every repository, each series isolated."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from exporter.errors import Reason, SourceError
+from exporter.github_data import RepoData
+from exporter.registry import MetricRegistry, MetricSpec
+from exporter.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class RepoSource(Protocol):
+    """Where per-refresh repository data comes from (`GitHubSource` in production)."""
+
+    def session(self, repo: str, now: datetime, deadline: float) -> RepoData: ...
+
+    def token_refused(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    """The outcome of one metric for one repository in one refresh."""
+
+    key: str
+    repo: str
+    labels: Mapping[str, str]
+    value: float | None = None
+    reason: Reason | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the metric computed (a value, or no data)."""
+        return self.reason is None
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """Everything one refresh produced."""
+
+    started_at: datetime
+    seconds: float
+    series: tuple[SeriesResult, ...] = field(default=())
+    repo_seconds: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> tuple[SeriesResult, ...]:
+        """The series whose metric failed."""
+        return tuple(s for s in self.series if not s.ok)
+
+
+def series_labels(spec: MetricSpec, settings: Settings, repo: str) -> dict[str, str]:
+    """The label values of one series (bounded: configuration only, never data)."""
+    known = {"repo": repo, "branch": settings.branch, "workflow": settings.ci_workflow}
+    return {label: known[label] for label in spec.labels}
+
+
+class Refresher:
+    """Runs a refresh with bounded concurrency across repositories."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: MetricRegistry,
+        source: RepoSource,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._registry = registry
+        self._source = source
+        self._clock = clock
+        self._monotonic = monotonic
+
+    def __call__(self) -> RefreshResult:
+        """Refresh every repository; never raises for a GitHub or metric failure."""
+        started_at = self._clock()
+        start = self._monotonic()
+        deadline = start + self._settings.refresh_deadline_seconds
+        repos = self._settings.repos
+        workers = min(self._settings.github_concurrency, len(repos))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
+            outcomes = list(pool.map(lambda repo: self._refresh_repo(repo, started_at, deadline), repos))
+        series = tuple(result for results, _ in outcomes for result in results)
+        result = RefreshResult(
+            started_at=started_at,
+            seconds=self._monotonic() - start,
+            series=series,
+            repo_seconds={repo: seconds for repo, (_, seconds) in zip(repos, outcomes, strict=True)},
+        )
+        logger.info(
+            "refresh of %d repositories took %.2fs, %d of %d series failed",
+            len(repos),
+            result.seconds,
+            len(result.failed),
+            len(series),
+        )
+        return result
+
+    def _refresh_repo(self, repo: str, now: datetime, deadline: float) -> tuple[list[SeriesResult], float]:
+        start = self._monotonic()
+        try:
+            data: RepoData | None = self._source.session(repo, now, deadline)
+            setup_error: SourceError | None = None
+        except SourceError as exc:  # a session that cannot start fails this repository's series only
+            data, setup_error = None, exc
+        results = [self._compute(spec, repo, data, setup_error) for spec in self._registry]
+        if any(result.reason == "unauthorized" for result in results):
+            self._source.token_refused()
+        return results, self._monotonic() - start
+
+    def _compute(
+        self, spec: MetricSpec, repo: str, data: RepoData | None, setup_error: SourceError | None
+    ) -> SeriesResult:
+        labels = series_labels(spec, self._settings, repo)
+        start = self._monotonic()
+        try:
+            if setup_error is not None:
+                raise setup_error
+            assert data is not None
+            value = spec.function(data)
+        except SourceError as exc:
+            logger.warning("%s for %s failed (%s): %s", spec.key, repo, exc.reason, exc)
+            return SeriesResult(spec.key, repo, labels, None, exc.reason, str(exc), self._monotonic() - start)
+        except Exception as exc:  # a bug in one metric must not take down the others
+            logger.exception("%s for %s raised %s", spec.key, repo, type(exc).__name__)
+            message = f"{type(exc).__name__} in metric function"
+            return SeriesResult(spec.key, repo, labels, None, "metric_error", message, self._monotonic() - start)
+        return SeriesResult(spec.key, repo, labels, value, None, None, self._monotonic() - start)
