@@ -8,7 +8,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +24,7 @@ from exporter.refresh import Refresher, RefreshResult
 from exporter.registry import MetricRegistry, default_registry
 from exporter.settings import Settings, SettingsError
 from exporter.token import TokenProvider
+from exporter.tracing import init_tracing
 
 logger = logging.getLogger("exporter")
 
@@ -38,12 +40,17 @@ class Exporter:
     registry: CollectorRegistry
 
 
-def build(settings: Settings, tokens: TokenProvider | None = None) -> Exporter:
+def build(
+    settings: Settings,
+    tokens: TokenProvider | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    wall: Callable[[], float] = time.time,
+) -> Exporter:
     """Wire settings → GitHub source → metrics → refresher → collector → registry."""
     metrics = default_registry()
     source = GitHubSource(settings, tokens or TokenProvider(settings))
-    refresher = Refresher(settings, metrics, source)
-    collector = HealthCollector(settings, metrics, refresher)
+    refresher = Refresher(settings, metrics, source, clock=clock)
+    collector = HealthCollector(settings, metrics, refresher, wall=wall)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(collector)
     return Exporter(settings, metrics, refresher, collector, registry)
@@ -76,6 +83,7 @@ def _check_token(settings: Settings, tokens: TokenProvider) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    init_tracing(settings)  # before the app exists, so ddtrace instruments FastAPI
     import uvicorn
 
     from exporter.app import create_app
@@ -117,6 +125,7 @@ def _print_report(result: RefreshResult, as_json: bool) -> None:
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
+    init_tracing(settings)
     tokens = TokenProvider(settings)
     _check_token(settings, tokens)
     exporter = build(settings, tokens)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -124,8 +125,13 @@ class HealthCollector(Collector):
                 self._refreshed_at = self._monotonic()
                 self._running = None
 
-    def close(self) -> None:
-        """Stop the refresh thread (a running refresh is left to finish on its own bounds)."""
+    def close(self, wait_seconds: float = 0.0) -> None:
+        """Stop the refresh thread, waiting up to `wait_seconds` for a running refresh to end."""
+        with self._lock:
+            running = self._running
+        if running is not None and wait_seconds > 0:
+            with contextlib.suppress(Exception):
+                running.result(timeout=wait_seconds)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # --- prometheus_client Collector -------------------------------------------------------

@@ -20,7 +20,7 @@ import requests
 from github import Auth, Github, GithubException
 from urllib3.util.retry import Retry
 
-from exporter import __version__, github_http
+from exporter import __version__, github_http, tracing
 from exporter.errors import SourceError
 from exporter.github_data import Commit, Job, WorkflowRun
 from exporter.settings import Settings
@@ -225,6 +225,7 @@ class GitHubSource:
         self._tokens = tokens
         self._monotonic = monotonic
         self.hooks = hooks or github_http.HttpHooks()
+        self.hooks.middlewares.append(tracing.github_request_span)  # a no-op while tracing is off
         github_http.install()
 
     def session(self, repo: str, now: datetime, deadline: float) -> RepoSession:

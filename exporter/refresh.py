@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from exporter import tracing
 from exporter.errors import Reason, SourceError
 from exporter.github_data import RepoData
 from exporter.registry import MetricRegistry, MetricSpec
@@ -82,6 +83,7 @@ class Refresher:
         self._clock = clock
         self._monotonic = monotonic
 
+    @tracing.trace(name="exporter.refresh")
     def __call__(self) -> RefreshResult:
         """Refresh every repository; never raises for a GitHub or metric failure."""
         started_at = self._clock()
@@ -108,32 +110,42 @@ class Refresher:
         return result
 
     def _refresh_repo(self, repo: str, now: datetime, deadline: float) -> tuple[list[SeriesResult], float]:
-        start = self._monotonic()
-        try:
-            data: RepoData | None = self._source.session(repo, now, deadline)
-            setup_error: SourceError | None = None
-        except SourceError as exc:  # a session that cannot start fails this repository's series only
-            data, setup_error = None, exc
-        results = [self._compute(spec, repo, data, setup_error) for spec in self._registry]
-        if any(result.reason == "unauthorized" for result in results):
-            self._source.token_refused()
-        return results, self._monotonic() - start
+        with tracing.span("exporter.repo", resource=repo, tags={"repo": repo}) as span:
+            start = self._monotonic()
+            try:
+                data: RepoData | None = self._source.session(repo, now, deadline)
+                setup_error: SourceError | None = None
+            except SourceError as exc:  # a session that cannot start fails this repository's series only
+                data, setup_error = None, exc
+                span.record_error(exc)
+            results = [self._compute(spec, repo, data, setup_error) for spec in self._registry]
+            if any(result.reason == "unauthorized" for result in results):
+                self._source.token_refused()
+            failed = sorted({result.reason or "" for result in results if not result.ok})
+            if failed and setup_error is None:
+                span.mark_error(f"metrics failed: {', '.join(failed)}")
+            return results, self._monotonic() - start
 
     def _compute(
         self, spec: MetricSpec, repo: str, data: RepoData | None, setup_error: SourceError | None
     ) -> SeriesResult:
         labels = series_labels(spec, self._settings, repo)
-        start = self._monotonic()
-        try:
-            if setup_error is not None:
-                raise setup_error
-            assert data is not None
-            value = spec.function(data)
-        except SourceError as exc:
-            logger.warning("%s for %s failed (%s): %s", spec.key, repo, exc.reason, exc)
-            return SeriesResult(spec.key, repo, labels, None, exc.reason, str(exc), self._monotonic() - start)
-        except Exception as exc:  # a bug in one metric must not take down the others
-            logger.exception("%s for %s raised %s", spec.key, repo, type(exc).__name__)
-            message = f"{type(exc).__name__} in metric function"
-            return SeriesResult(spec.key, repo, labels, None, "metric_error", message, self._monotonic() - start)
-        return SeriesResult(spec.key, repo, labels, value, None, None, self._monotonic() - start)
+        with tracing.span("exporter.metric", resource=spec.key, tags={"metric": spec.key, "repo": repo}) as span:
+            start = self._monotonic()
+            try:
+                if setup_error is not None:
+                    raise setup_error
+                assert data is not None
+                value = spec.function(data)
+            except SourceError as exc:
+                logger.warning("%s for %s failed (%s): %s", spec.key, repo, exc.reason, exc)
+                span.record_error(exc)
+                span.set_tag("exporter.reason", exc.reason)
+                return SeriesResult(spec.key, repo, labels, None, exc.reason, str(exc), self._monotonic() - start)
+            except Exception as exc:  # a bug in one metric must not take down the others
+                logger.exception("%s for %s raised %s", spec.key, repo, type(exc).__name__)
+                span.record_error(exc)
+                span.set_tag("exporter.reason", "metric_error")
+                message = f"{type(exc).__name__} in metric function"
+                return SeriesResult(spec.key, repo, labels, None, "metric_error", message, self._monotonic() - start)
+            return SeriesResult(spec.key, repo, labels, value, None, None, self._monotonic() - start)

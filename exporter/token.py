@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
+from exporter import tracing
 from exporter.errors import SourceError
 from exporter.settings import Settings
 
@@ -90,9 +91,10 @@ class TokenProvider:
         secret_id = self._settings.github_token_secret_id
         self.fetches += 1
         try:
-            if self._fetcher is None:
-                self._fetcher = self._make_fetcher()
-            secret = self._fetcher(secret_id)
+            with tracing.span("secretsmanager.get_secret_value", resource=secret_id, tags={"secret_id": secret_id}):
+                if self._fetcher is None:
+                    self._fetcher = self._make_fetcher()
+                secret = self._fetcher(secret_id)
         except SourceError:
             raise
         except Exception as exc:  # botocore raises many types; the name and class say enough

@@ -1,4 +1,4 @@
-"""Write the Datadog agent's OpenMetrics instance from the exporter's metric catalog.
+r"""Write the Datadog agent's OpenMetrics instance from the exporter's metric catalog.
 
 One source of truth for what the agent does with the exporter's metrics: this script writes both
 `datadog-agent-conf/conf.d/openmetrics.d/conf.yaml` (an agent on a host or VM) and the Helm chart's
@@ -7,7 +7,8 @@ One source of truth for what the agent does with the exporter's metrics: this sc
 different name, or not at all. The host file's `service`, `env` and `version` tags come from
 DD_SERVICE, DD_ENV and DD_VERSION, read through the exporter's own Settings, as the old job did:
 
-    DD_ENV=production DD_VERSION=1.4.0 python scripts/gen_datadog_conf.py --conf /etc/datadog-agent/conf.d/openmetrics.d/conf.yaml
+    DD_ENV=production DD_VERSION=1.4.0 python scripts/gen_datadog_conf.py \
+        --conf /etc/datadog-agent/conf.d/openmetrics.d/conf.yaml
 
 `--check` writes nothing and exits 1 when a committed file differs from what the defaults give.
 """
@@ -113,62 +114,86 @@ def render_conf(instance: Mapping[str, Any]) -> str:
         "#",
         "instances:",
     ]
-    _option(out, [
-        "@param openmetrics_endpoint - string - required",
-        "The URL of the exporter's /metrics page (`python -m exporter serve`, port 9877).",
-        "Using this option selects the OpenMetrics V2 implementation of the check.",
-    ])
+    _option(
+        out,
+        [
+            "@param openmetrics_endpoint - string - required",
+            "The URL of the exporter's /metrics page (`python -m exporter serve`, port 9877).",
+            "Using this option selects the OpenMetrics V2 implementation of the check.",
+        ],
+    )
     out.append(f"  - openmetrics_endpoint: {_q(instance['openmetrics_endpoint'])}")
-    _option(out, [
-        "@param namespace - string - required",
-        "The prefix of every metric name. Empty, so that the names below arrive in Datadog exactly",
-        "as the old cron job sent them (ci.tests_passing_on_main, commits.hotfix, commits.reverts).",
-        "The health service check is then called `openmetrics.health`.",
-    ])
+    _option(
+        out,
+        [
+            "@param namespace - string - required",
+            "The prefix of every metric name. Empty, so that the names below arrive in Datadog exactly",
+            "as the old cron job sent them (ci.tests_passing_on_main, commits.hotfix, commits.reverts).",
+            "The health service check is then called `openmetrics.health`.",
+        ],
+    )
     out.append(f"    namespace: {_q(instance['namespace'])}")
-    _option(out, [
-        "@param metrics - (list of string or mapping) - required",
-        "The exposed families to collect and the Datadog name and type of each; anything not",
-        "listed is ignored. One entry per family of the exporter's catalog:",
-        "the system-health gauges keep their old dotted names, and the exporter's own health",
-        f"metrics are under `{SELF_NAMESPACE}.`. Counters arrive as `<name>.count`.",
-    ])
+    _option(
+        out,
+        [
+            "@param metrics - (list of string or mapping) - required",
+            "The exposed families to collect and the Datadog name and type of each; anything not",
+            "listed is ignored. One entry per family of the exporter's catalog:",
+            "the system-health gauges keep their old dotted names, and the exporter's own health",
+            f"metrics are under `{SELF_NAMESPACE}.`. Counters arrive as `<name>.count`.",
+        ],
+    )
     out.append("    metrics:")
     for entry in instance["metrics"]:
         ((raw, target),) = entry.items()
         description = names[raw][2].description
         out.append(f"        # {description}")
         out.append(f"      - {raw}: {{name: {target['name']}, type: {target['type']}}}")
-    _option(out, [
-        "@param rename_labels - mapping - optional",
-        "Label names to rename before they become tags. The exporter's info metric carries its own",
-        "version, service and env labels; renamed, they do not clash with the unified service tags.",
-    ])
+    _option(
+        out,
+        [
+            "@param rename_labels - mapping - optional",
+            "Label names to rename before they become tags. The exporter's info metric carries its own",
+            "version, service and env labels; renamed, they do not clash with the unified service tags.",
+        ],
+    )
     out.append("    rename_labels:")
     out.extend(f"      {label}: {renamed}" for label, renamed in instance["rename_labels"].items())
-    _option(out, [
-        "@param tag_by_endpoint - boolean - optional - default: true",
-        "Off, so no `endpoint:` tag: the series keep exactly the old job's tags plus the exporter's",
-        "labels (repo, branch, workflow...), and a new pod address does not start new series.",
-    ])
+    _option(
+        out,
+        [
+            "@param tag_by_endpoint - boolean - optional - default: true",
+            "Off, so no `endpoint:` tag: the series keep exactly the old job's tags plus the exporter's",
+            "labels (repo, branch, workflow...), and a new pod address does not start new series.",
+        ],
+    )
     out.append(f"    tag_by_endpoint: {_q(instance['tag_by_endpoint'])}")
-    _option(out, [
-        "@param tags - list of strings - optional",
-        "Tags attached to every metric and service check, as the old job tagged them: its source,",
-        "and service/env/version from DD_SERVICE, DD_ENV and DD_VERSION (no version tag if unset).",
-    ])
+    _option(
+        out,
+        [
+            "@param tags - list of strings - optional",
+            "Tags attached to every metric and service check, as the old job tagged them: its source,",
+            "and service/env/version from DD_SERVICE, DD_ENV and DD_VERSION (no version tag if unset).",
+        ],
+    )
     out.append("    tags:")
     out.extend(f"      - {_q(tag)}" for tag in instance["tags"])
-    _option(out, [
-        "@param timeout - number - optional - default: 10",
-        "Seconds to wait for /metrics. The exporter answers within EXPORTER_SCRAPE_WAIT_SECONDS",
-        "(default 5), serving its cache if a refresh from GitHub takes longer.",
-    ])
+    _option(
+        out,
+        [
+            "@param timeout - number - optional - default: 10",
+            "Seconds to wait for /metrics. The exporter answers within EXPORTER_SCRAPE_WAIT_SECONDS",
+            "(default 5), serving its cache if a refresh from GitHub takes longer.",
+        ],
+    )
     out.append(f"    timeout: {_q(instance['timeout'])}")
-    _option(out, [
-        "@param min_collection_interval - number - optional - default: 15",
-        "Seconds between two runs of this instance: every 15 minutes, the old CronJob's schedule.",
-    ])
+    _option(
+        out,
+        [
+            "@param min_collection_interval - number - optional - default: 15",
+            "Seconds between two runs of this instance: every 15 minutes, the old CronJob's schedule.",
+        ],
+    )
     out.append(f"    min_collection_interval: {_q(instance['min_collection_interval'])}")
     return "\n".join(out) + "\n"
 

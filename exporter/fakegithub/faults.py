@@ -22,7 +22,6 @@ FaultKind = Literal[
     "empty_repository",
     "moved",
 ]
-TRANSPORT_KINDS = frozenset({"refuse", "hang", "truncated", "not_json"})
 BODY_KINDS = frozenset({"missing_fields", "nulls"})
 
 # Keys GitHub's schema requires and the exporter reads; "missing_fields" drops them from items.

@@ -79,9 +79,7 @@ def route(repos: Sequence[FakeRepo], base: str, path: str, query: dict[str, str]
 
 def run_number(repo: FakeRepo, run: FakeRun) -> int:
     """Runs of a workflow are numbered 1, 2, ... in creation order."""
-    same = sorted(
-        (r for r in repo.runs if r.workflow_file == run.workflow_file), key=lambda r: (r.created_at, r.id)
-    )
+    same = sorted((r for r in repo.runs if r.workflow_file == run.workflow_file), key=lambda r: (r.created_at, r.id))
     return same.index(run) + 1
 
 

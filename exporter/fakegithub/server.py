@@ -61,8 +61,7 @@ class FakeGitHub:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.valid_tokens: set[str] | None = None
         self.latency_seconds = 0.0
-        self.points_used = 0
-        self.anonymous_points_used = 0
+        self._used = {"token": 0, "anonymous": 0}  # GitHub counts per user and, anonymously, per IP
         self.url = ""
         self._lock = threading.RLock()
         self._requests: list[RecordedRequest] = []
@@ -88,6 +87,23 @@ class FakeGitHub:
                     return repo
         raise KeyError(f"fake GitHub has no repository {full_name!r}")
 
+    @property
+    def points_used(self) -> int:
+        """Rate-limit points charged in the current window (token and anonymous requests together)."""
+        with self._lock:
+            return self._used["token"] + self._used["anonymous"]
+
+    @points_used.setter
+    def points_used(self, value: int) -> None:
+        """Set the token pool (e.g. to near the limit); the anonymous pool restarts at 0."""
+        with self._lock:
+            self._used = {"token": value, "anonymous": 0}
+
+    @property
+    def anonymous_points_used(self) -> int:
+        with self._lock:
+            return self._used["anonymous"]
+
     # --- request log ----------------------------------------------------------------------
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -96,9 +112,7 @@ class FakeGitHub:
 
     def count(self, path_contains: str = "", status: int | None = None) -> int:
         """How many logged requests have `path_contains` in their path (and the status, if given)."""
-        return sum(
-            1 for r in self.requests if path_contains in r.path and (status is None or r.status == status)
-        )
+        return sum(1 for r in self.requests if path_contains in r.path and (status is None or r.status == status))
 
     def clear_requests(self) -> None:
         with self._lock:
@@ -163,9 +177,7 @@ class FakeGitHub:
         self.stop()
 
     # --- request handling (called from handler threads) -------------------------------------
-    def _record(
-        self, method: str, path: str, query: dict[str, str], status: int, headers: dict[str, str]
-    ) -> None:
+    def _record(self, method: str, path: str, query: dict[str, str], status: int, headers: dict[str, str]) -> None:
         with self._lock:
             self._requests.append(RecordedRequest(method, path, query, status, headers))
 
@@ -191,18 +203,14 @@ class FakeGitHub:
     def _rate_state(self, anonymous: bool) -> tuple[int, int, int]:
         """(limit, used, reset epoch) of the current window, starting a new window when due."""
         now = self.clock()
-        if self._window_reset is None or now >= self._window_reset:
+        if self._window_reset is None:
             self._window_reset = now + timedelta(hours=1)
-            self.points_used = self.anonymous_points_used = 0
-        used = self.anonymous_points_used if anonymous else self.points_used
+        elif now >= self._window_reset:
+            self._window_reset = now + timedelta(hours=1)
+            self._used = {"token": 0, "anonymous": 0}
+        used = self._used["anonymous" if anonymous else "token"]
         limit = self.anonymous_rate_limit if anonymous else self.rate_limit
         return limit, used, int(self._window_reset.timestamp())
-
-    def _charge(self, anonymous: bool) -> None:
-        if anonymous:
-            self.anonymous_points_used += 1
-        else:
-            self.points_used += 1
 
     def answer(
         self, path: str, query: dict[str, str], headers: dict[str, str], fault: Fault | None
@@ -225,7 +233,7 @@ class FakeGitHub:
             if not_modified:
                 answer, body = Answer(304, None), None
             elif not is_rate_limit and used < limit:
-                self._charge(anonymous)
+                self._used["anonymous" if anonymous else "token"] += 1
             limit, used, reset = self._rate_state(anonymous)
         remaining = 0 if answer.headers.pop("x-forced-remaining-0", None) else max(limit - used, 0)
         out = {
@@ -359,9 +367,7 @@ class _Handler(BaseHTTPRequestHandler):
             fake._record("GET", path, query, 0, headers)
             self.close_connection = True
             return
-        status, body, out = fake.answer(
-            path, query, headers, fault if kind not in ("truncated", "not_json") else None
-        )
+        status, body, out = fake.answer(path, query, headers, fault if kind not in ("truncated", "not_json") else None)
         if kind == "not_json":
             body, out["Content-Type"] = b"<html><body>Unicorn! We had a problem.</body></html>", "text/html"
         declared = len(body or b"") + (512 if kind == "truncated" else 0)

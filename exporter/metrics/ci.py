@@ -28,7 +28,7 @@ def tests_passing_on_main(data: RepoData) -> float | None:
         return 0.0
     required = data.settings.required_jobs
     if required:
-        passed = {job.name.casefold() for job in completed if job.conclusion in _PASSING_JOB_CONCLUSIONS}
+        passed = {job.name.casefold() for job in completed if job.conclusion == "success"}
         if not required <= passed:
             return 0.0
     return 1.0

@@ -19,6 +19,10 @@ fi
 start=$SECONDS
 rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
-"$VENV/bin/pip" install --quiet --disable-pip-version-check "$REQUIREMENT" pyyaml
+# pip's own log goes to a file, shown only when the install fails.
+if ! "$VENV/bin/pip" install --disable-pip-version-check "$REQUIREMENT" pyyaml > "$VENV/install.log" 2>&1; then
+    cat "$VENV/install.log" >&2
+    exit 1
+fi
 echo "$REQUIREMENT" > "$STAMP"
 echo "agent.sh: installed $REQUIREMENT into .venv-agent in $((SECONDS - start)) s"

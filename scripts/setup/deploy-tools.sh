@@ -24,6 +24,10 @@ fi
 start=$SECONDS
 rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
-"$VENV/bin/pip" install --quiet --disable-pip-version-check "${REQUIREMENTS[@]}"
+# pip's own log goes to a file, shown only when the install fails.
+if ! "$VENV/bin/pip" install --disable-pip-version-check "${REQUIREMENTS[@]}" > "$VENV/install.log" 2>&1; then
+    cat "$VENV/install.log" >&2
+    exit 1
+fi
 echo "${REQUIREMENTS[*]}" > "$STAMP"
 echo "deploy-tools.sh: installed ${REQUIREMENTS[*]} into .venv-deploy in $((SECONDS - start)) s"

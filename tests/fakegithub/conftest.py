@@ -26,12 +26,28 @@ def demo() -> Iterator[FakeGitHub]:
 def edge_repo() -> FakeRepo:
     """Data at GitHub's edges: null conclusions, a second attempt, merge commits, queued jobs."""
     runs = [
-        FakeRun(id=11, conclusion=None, status="in_progress", created_at=NOW - timedelta(minutes=5),
-                jobs=[FakeJob("tests", None, "in_progress"), FakeJob("lint", None, "queued")]),
-        FakeRun(id=10, conclusion="failure", run_attempt=2, created_at=NOW - timedelta(hours=1),
-                jobs=[FakeJob("tests", "failure"), FakeJob("lint", "skipped")]),
-        FakeRun(id=9, conclusion="startup_failure", head_branch="feature/x", event="pull_request",
-                created_at=NOW - timedelta(hours=2), jobs=[]),
+        FakeRun(
+            id=11,
+            conclusion=None,
+            status="in_progress",
+            created_at=NOW - timedelta(minutes=5),
+            jobs=[FakeJob("tests", None, "in_progress"), FakeJob("lint", None, "queued")],
+        ),
+        FakeRun(
+            id=10,
+            conclusion="failure",
+            run_attempt=2,
+            created_at=NOW - timedelta(hours=1),
+            jobs=[FakeJob("tests", "failure"), FakeJob("lint", "skipped")],
+        ),
+        FakeRun(
+            id=9,
+            conclusion="startup_failure",
+            head_branch="feature/x",
+            event="pull_request",
+            created_at=NOW - timedelta(hours=2),
+            jobs=[],
+        ),
     ]
     commits = [
         FakeCommit("a" * 40, "Merge pull request #12 from org/hotfix-login", NOW - timedelta(hours=1), parents=2),

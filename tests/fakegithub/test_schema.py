@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from openapi_schema_validator import OAS30Validator
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
 from exporter.fakegithub import FakeGitHub
@@ -32,7 +32,7 @@ def allow_null_in_nullable_enums(node: Any) -> Any:
 
 
 DOCUMENT = allow_null_in_nullable_enums(json.loads(SUBSET.read_text()))
-REGISTRY: Registry[Any] = Registry().with_resource(URI, Resource(contents=DOCUMENT, specification=DRAFT4))
+REGISTRY: Registry[Any] = Registry().with_resource(URI, DRAFT4.create_resource(DOCUMENT))
 
 ENDPOINTS = {
     "repos/get": "/repos/{repo}",

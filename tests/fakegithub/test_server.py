@@ -107,9 +107,7 @@ def test_every_answer_has_githubs_headers(client: httpx.Client) -> None:
     assert headers["cache-control"].startswith("private, max-age=60")
 
 
-def test_a_matching_if_none_match_answers_304_without_charging_a_point(
-    client: httpx.Client, demo: FakeGitHub
-) -> None:
+def test_a_matching_if_none_match_answers_304_without_charging_a_point(client: httpx.Client, demo: FakeGitHub) -> None:
     first = client.get(RUNS)
     used = demo.points_used
     again = client.get(RUNS, headers={"If-None-Match": first.headers["etag"]})
@@ -133,7 +131,16 @@ def test_the_rate_limit_runs_out_into_githubs_primary_403() -> None:
     assert limited.json()["message"].startswith("API rate limit exceeded")
     assert int(limited.headers["x-ratelimit-reset"]) > int(NOW.timestamp())
     assert (anonymous.status_code, anonymous.headers["x-ratelimit-limit"]) == (200, "60")
-    assert fake.points_used == 3
+    assert (fake.points_used, fake.anonymous_points_used) == (4, 1)
+
+
+def test_setting_points_used_brings_the_limit_near() -> None:
+    with FakeGitHub(repos=[FakeRepo("o/r")], rate_limit=100) as fake, httpx.Client(base_url=fake.url) as http:
+        fake.points_used = 99
+        statuses = [http.get("/repos/o/r", headers={"Authorization": "token x"}).status_code for _ in range(2)]
+        rate = http.get("/rate_limit", headers={"Authorization": "token x"}).json()["resources"]["core"]
+    assert statuses == [200, 403]
+    assert (rate["remaining"], rate["used"], fake.points_used) == (0, 100, 100)
 
 
 def test_a_new_window_restores_the_rate_limit() -> None:
@@ -158,7 +165,7 @@ def test_only_valid_tokens_pass_once_tokens_are_configured(demo: FakeGitHub) -> 
 def test_the_request_log_records_path_query_status_and_headers(client: httpx.Client, demo: FakeGitHub) -> None:
     client.get(RUNS, params={"branch": "main"})
     client.get("/repos/Metta-AI/metta/actions/workflows/nope.yml")
-    first, second = demo.requests
+    first, _second = demo.requests
     assert (first.method, first.path, first.query, first.status) == ("GET", RUNS, {"branch": "main"}, 200)
     assert first.headers["authorization"] == "token t0k3n"
     assert demo.count("/actions/workflows") == 2
@@ -182,13 +189,17 @@ STATUS_FAULTS: dict[str, Callable[[httpx.Response], bool]] = {
     "unauthorized": lambda r: r.status_code == 401 and r.json()["message"] == "Bad credentials",
     "not_found": lambda r: r.status_code == 404 and r.json()["message"] == "Not Found",
     "empty_repository": lambda r: r.status_code == 409 and r.json()["message"] == "Git Repository is empty.",
-    "primary_rate_limit": lambda r: r.status_code == 403
-    and r.headers["x-ratelimit-remaining"] == "0"
-    and int(r.headers["x-ratelimit-reset"]) >= int(NOW.timestamp()) + 60
-    and r.json()["message"].startswith("API rate limit exceeded"),
-    "secondary_rate_limit": lambda r: r.status_code == 403
-    and r.headers["retry-after"] == "7"
-    and r.json()["message"].startswith("You have exceeded a secondary rate limit"),
+    "primary_rate_limit": lambda r: (
+        r.status_code == 403
+        and r.headers["x-ratelimit-remaining"] == "0"
+        and int(r.headers["x-ratelimit-reset"]) >= int(NOW.timestamp()) + 60
+        and r.json()["message"].startswith("API rate limit exceeded")
+    ),
+    "secondary_rate_limit": lambda r: (
+        r.status_code == 403
+        and r.headers["retry-after"] == "7"
+        and r.json()["message"].startswith("You have exceeded a secondary rate limit")
+    ),
     "too_many_requests": lambda r: r.status_code == 429 and r.headers["retry-after"] == "7",
 }
 

@@ -1,0 +1,226 @@
+"""The Helm chart renders, validates against Kubernetes' schemas, passes checkov, and says what it should."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from exporter.settings import Settings
+from tests.deploy.conftest import CHART, FULL_VALUES, container, kind, shipped_conf
+
+KUBERNETES_VERSION = "1.32.0"
+# Settings the chart sets other than through `config`, and where from.
+NOT_IN_CONFIG = {
+    "GITHUB_TOKEN": "githubToken.existingSecret",
+    "EXPORTER_HOST": "the container command",
+    "EXPORTER_PORT": "the container command (service.port)",
+    "DD_SERVICE": "datadog.service",
+    "DD_ENV": "datadog.env",
+    "DD_VERSION": "datadog.version",
+    "DD_AGENT_HOST": "the node's IP (datadog.agentHostFromNode)",
+}
+# Checkov findings accepted, by value set, each with its reason.
+SECRET_AS_ENV = (
+    "Prefer secrets as files: the exporter reads GITHUB_TOKEN from its environment, as the old job did. "
+    "The default (Secrets Manager through the service account's IAM role) keeps the token out of Kubernetes."
+)
+CHECKOV_SKIPS = {
+    "default": {
+        "CKV_K8S_43": "Image should use digest: no digest exists before the image is pushed, so the defaults "
+        "name it by tag; a deployment sets image.digest, and the full-values render passes this check.",
+    },
+    "full": {"CKV_K8S_35": SECRET_AS_ENV},
+}
+
+
+def write(manifests: list[dict[str, Any]], path: Path) -> Path:
+    path.write_text(yaml.safe_dump_all(manifests, sort_keys=False))
+    return path
+
+
+def pod_spec(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    spec: dict[str, Any] = kind(manifests, "Deployment")["spec"]["template"]["spec"]
+    return spec
+
+
+@pytest.mark.parametrize("values", ["default", "full"])
+def test_the_rendered_chart_validates_strictly_against_the_kubernetes_schemas(
+    values: str,
+    default_manifests: list[dict[str, Any]],
+    full_manifests: list[dict[str, Any]],
+    deploy_bin: Path,
+    tmp_path: Path,
+) -> None:
+    manifests = default_manifests if values == "default" else full_manifests
+    path = write(manifests, tmp_path / "rendered.yaml")
+    done = subprocess.run(
+        [str(deploy_bin / "kubernetes-validate"), "-k", KUBERNETES_VERSION, "--strict", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {doc["kind"] for doc in manifests} >= {"Deployment", "Service", "ServiceAccount", "NetworkPolicy"}
+
+
+@pytest.mark.parametrize("values", ["default", "full"])
+def test_checkov_finds_no_failed_check_on_the_rendered_chart_but_the_explained_skips(
+    values: str,
+    default_manifests: list[dict[str, Any]],
+    full_manifests: list[dict[str, Any]],
+    deploy_bin: Path,
+    tmp_path: Path,
+) -> None:
+    manifests = default_manifests if values == "default" else full_manifests
+    skips = CHECKOV_SKIPS[values]
+    path = write(manifests, tmp_path / "rendered.yaml")
+    command = [
+        str(deploy_bin / "checkov"),
+        "-f",
+        str(path),
+        "--framework",
+        "kubernetes",
+        "--skip-download",
+        "--output",
+        "json",
+        "--quiet",
+    ]
+    if skips:
+        command += ["--skip-check", ",".join(skips)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    report = json.loads(done.stdout) if done.stdout.strip().startswith(("{", "[")) else {}
+    failed = [
+        f"{c['check_id']} {c['check_name']} ({c['resource']})"
+        for c in report.get("results", {}).get("failed_checks", [])
+    ]
+    assert failed == [] and done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_helm_lint_strict_reports_no_warning_or_error(deploy_bin: Path) -> None:
+    script = "import json, sys, helm_python as h; print(json.dumps(h.lint(sys.argv[1], strict=True)))"
+    done = subprocess.run(
+        [str(deploy_bin / "python"), "-c", script, str(CHART)], capture_output=True, text=True, check=True, timeout=120
+    )
+    report = json.loads(done.stdout)
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+def test_one_replica_is_replaced_not_rolled_so_github_is_never_called_twice(
+    default_manifests: list[dict[str, Any]],
+) -> None:
+    spec = kind(default_manifests, "Deployment")["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+
+
+def test_the_container_serves_on_all_interfaces_and_is_probed_on_healthz(
+    default_manifests: list[dict[str, Any]],
+) -> None:
+    exporter = container(default_manifests)
+    assert exporter["command"] == ["python", "-m", "exporter", "serve", "--host", "0.0.0.0", "--port", "9877"]
+    assert exporter["ports"] == [{"name": "http", "containerPort": 9877, "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert exporter[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    service = kind(default_manifests, "Service")["spec"]
+    assert service["ports"] == [{"name": "http", "port": 9877, "targetPort": "http", "protocol": "TCP"}]
+
+
+def test_the_pod_runs_restricted(default_manifests: list[dict[str, Any]]) -> None:
+    pod = pod_spec(default_manifests)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    context = container(default_manifests)["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["runAsNonRoot"] is True and context["runAsUser"] >= 10000
+    assert context["capabilities"] == {"drop": ["ALL"]}
+    assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_requests_and_limits_are_set_and_far_below_the_old_jobs_2_gib(
+    default_manifests: list[dict[str, Any]],
+) -> None:
+    resources = container(default_manifests)["resources"]
+    assert set(resources) == {"requests", "limits"}
+    assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+    assert resources["limits"]["memory"] == "256Mi"
+
+
+def test_values_have_a_key_for_every_exporter_setting() -> None:
+    config = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
+    aliases = {field.alias for field in Settings.model_fields.values() if field.alias}
+    assert set(config) == aliases - set(NOT_IN_CONFIG)
+
+
+def test_every_config_value_is_passed_to_the_container_and_empty_ones_are_left_out(
+    full_manifests: list[dict[str, Any]],
+) -> None:
+    env = {var["name"]: var for var in container(full_manifests)["env"]}
+    config = yaml.safe_load((CHART / "values.yaml").read_text())["config"] | FULL_VALUES["config"]
+    for name, value in config.items():
+        if value == "":
+            assert name not in env
+        else:
+            assert env[name] == {"name": name, "value": value}
+
+
+def test_the_token_comes_from_an_existing_secret_when_one_is_named(full_manifests: list[dict[str, Any]]) -> None:
+    env = {var["name"]: var for var in container(full_manifests)["env"]}
+    assert env["GITHUB_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "github-dashboard", "key": "token"}}
+    assert env["AWS_REGION"] == {"name": "AWS_REGION", "value": "us-east-1"}
+
+
+def test_without_a_secret_the_token_is_read_from_secrets_manager_with_the_service_accounts_role(
+    default_manifests: list[dict[str, Any]],
+    full_manifests: list[dict[str, Any]],
+) -> None:
+    env = {var["name"]: var for var in container(default_manifests)["env"]}
+    assert "GITHUB_TOKEN" not in env
+    assert env["EXPORTER_GITHUB_TOKEN_SECRET_ID"]["value"] == "github/dashboard-token"
+    account = kind(full_manifests, "ServiceAccount")
+    assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/she"}
+    assert pod_spec(full_manifests)["serviceAccountName"] == account["metadata"]["name"]
+
+
+def test_unified_service_tags_label_the_pod_and_feed_the_exporters_dd_variables(
+    full_manifests: list[dict[str, Any]],
+) -> None:
+    template = kind(full_manifests, "Deployment")["spec"]["template"]
+    labels = template["metadata"]["labels"]
+    assert {key: labels[key] for key in labels if key.startswith("tags.datadoghq.com/")} == {
+        "tags.datadoghq.com/service": "system-health",
+        "tags.datadoghq.com/env": "production",
+        "tags.datadoghq.com/version": "1.4.0",
+    }
+    env = {var["name"]: var for var in container(full_manifests)["env"]}
+    for name, label in (("DD_SERVICE", "service"), ("DD_ENV", "env"), ("DD_VERSION", "version")):
+        path = env[name]["valueFrom"]["fieldRef"]["fieldPath"]
+        assert path == f"metadata.labels['tags.datadoghq.com/{label}']"
+
+
+def test_the_autodiscovery_annotation_carries_the_conf_d_instance_with_only_the_endpoint_changed(
+    default_manifests: list[dict[str, Any]],
+) -> None:
+    annotations = kind(default_manifests, "Deployment")["spec"]["template"]["metadata"]["annotations"]
+    checks = json.loads(annotations["ad.datadoghq.com/exporter.checks"])
+    (instance,) = checks["openmetrics"]["instances"]
+    host = shipped_conf()["instances"][0]
+    assert instance["openmetrics_endpoint"] == "http://%%host%%:9877/metrics"
+    assert {**instance, "openmetrics_endpoint": host["openmetrics_endpoint"]} == host
+
+
+def test_the_image_is_pulled_by_digest_when_one_is_given(
+    default_manifests: list[dict[str, Any]],
+    full_manifests: list[dict[str, Any]],
+) -> None:
+    assert container(default_manifests)["image"] == "ghcr.io/metta-ai/system-health-exporter:0.1.0"
+    assert container(full_manifests)["image"] == (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/system-health-exporter@" + FULL_VALUES["image"]["digest"]
+    )

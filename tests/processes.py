@@ -1,0 +1,65 @@
+"""Real exporter processes on loopback, always stopped by the test that starts them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+
+import httpx
+
+
+def free_port() -> int:
+    """A port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def exporter_env(**env: str) -> dict[str, str]:
+    """The process environment with only our variables set, plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("EXPORTER_", "GITHUB_TOKEN", "DD_"))}
+    clean.update(env)
+    return clean
+
+
+@contextlib.contextmanager
+def serving(args: list[str], env: Mapping[str, str], timeout: float = 30.0) -> Iterator[str]:
+    """Run `python -m exporter serve ARGS --port P`, wait until /healthz answers, yield the base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exporter", "serve", "--port", str(port), *args],
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise AssertionError(f"exporter exited with {process.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("exporter did not answer /healthz in time")
+            time.sleep(0.05)  # polling a child process's start, bounded by the deadline above
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
