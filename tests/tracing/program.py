@@ -72,7 +72,9 @@ def off() -> dict[str, Any]:
     fake = FakeGitHub(repos=[FakeRepo("octo/app")])
     url = fake.start()
     try:
-        settings = Settings.from_env({"EXPORTER_GITHUB_API_URL": url, "GITHUB_TOKEN": "t", "EXPORTER_REPOS": "octo/app"})
+        settings = Settings.from_env(
+            {"EXPORTER_GITHUB_API_URL": url, "GITHUB_TOKEN": "t", "EXPORTER_REPOS": "octo/app"}
+        )
         before = {thread.name for thread in threading.enumerate()}
         enabled = init_tracing(settings)
         new_threads = sorted({thread.name for thread in threading.enumerate()} - before)
