@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
+import math
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,6 +17,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from exporter import __version__
 from exporter.collector import HealthCollector
@@ -29,6 +34,30 @@ SECURITY_HEADERS = {
 # Scrapes wait on a refresh in threads; a generous limiter keeps many concurrent clients from
 # queueing behind the default 40 worker threads (each wait is bounded by the scrape wait).
 _SCRAPE_THREADS = 256
+
+
+MAX_QUERY_BYTES = 4096
+MAX_HEADER_BYTES = 16384
+
+
+class RequestLimits:
+    """Refuses oversized requests before any route runs: 414 for a long query, 431 for big headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refused: tuple[int, str] | None = None
+            if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+                refused = (414, f"query string longer than {MAX_QUERY_BYTES} bytes")
+            elif sum(len(k) + len(v) for k, v in scope.get("headers", [])) > MAX_HEADER_BYTES:
+                refused = (431, f"request headers larger than {MAX_HEADER_BYTES} bytes")
+            if refused is not None:
+                response = JSONResponse({"error": refused[1]}, status_code=refused[0], headers=SECURITY_HEADERS)
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
 
 
 def refresh_report(result: RefreshResult) -> dict[str, Any]:
@@ -66,10 +95,52 @@ def _index_page(settings: Settings) -> str:
 """
 
 
-def create_app(settings: Settings, collector: HealthCollector, registry: CollectorRegistry) -> FastAPI:
+class _RefreshGate:
+    """Who may force a refresh, and how often: an optional bearer token and a cooldown."""
+
+    def __init__(self, settings: Settings, monotonic: Callable[[], float]) -> None:
+        token = settings.refresh_token
+        self._expected = f"Bearer {token.get_secret_value()}".encode() if token is not None else None
+        self._interval = settings.refresh_min_interval_seconds
+        self._monotonic = monotonic
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def refuse(self, authorization: str | None, joining: bool) -> JSONResponse | None:
+        """None when the caller may go on (and the cooldown starts), else the answer to send."""
+        if self._expected is not None and not hmac.compare_digest(
+            (authorization or "").encode(), self._expected
+        ):
+            return JSONResponse(
+                {"error": "a valid bearer token is required (EXPORTER_REFRESH_TOKEN)"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="refresh"'},
+            )
+        with self._lock:
+            now = self._monotonic()
+            if joining:
+                return None  # a running refresh is joined, never repeated
+            if self._last is not None and now - self._last < self._interval:
+                wait = math.ceil(self._interval - (now - self._last))
+                return JSONResponse(
+                    {"error": f"refreshed less than {self._interval:g}s ago; retry in {wait}s"},
+                    status_code=429,
+                    headers={"Retry-After": str(wait)},
+                )
+            self._last = now
+        return None
+
+
+def create_app(
+    settings: Settings,
+    collector: HealthCollector,
+    registry: CollectorRegistry,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> FastAPI:
     """The FastAPI app over an already wired collector and the registry it is registered in."""
     app = FastAPI(title="system-health-exporter", version=__version__, docs_url=None, redoc_url=None)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(RequestLimits)
     limiter = anyio.CapacityLimiter(_SCRAPE_THREADS)
 
     @app.middleware("http")
@@ -93,8 +164,13 @@ def create_app(settings: Settings, collector: HealthCollector, registry: Collect
         body = await anyio.to_thread.run_sync(encoder, registry, limiter=limiter)
         return Response(content=body, media_type=content_type)
 
+    gate = _RefreshGate(settings, monotonic)
+
     @app.api_route("/refresh", methods=["GET", "POST"])
-    async def refresh() -> JSONResponse:
+    async def refresh(request: Request) -> JSONResponse:
+        refused = gate.refuse(request.headers.get("authorization"), collector.refreshing)
+        if refused is not None:
+            return refused
         future = collector.refresh()
         try:
             result = await asyncio.wait_for(

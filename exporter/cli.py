@@ -86,7 +86,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     init_tracing(settings)  # before the app exists, so ddtrace instruments FastAPI
     import uvicorn
 
-    from exporter.app import create_app
+    from exporter.app import MAX_HEADER_BYTES, create_app
 
     tokens = TokenProvider(settings)
     _check_token(settings, tokens)
@@ -104,6 +104,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             access_log=settings.log_level == "DEBUG",
             timeout_graceful_shutdown=5,
             timeout_keep_alive=5,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES * 2,
         )
     finally:
         exporter.collector.close()

@@ -101,6 +101,12 @@ class HealthCollector(Collector):
                 self._running = self._executor.submit(self._run_refresh)
             return self._running
 
+    @property
+    def refreshing(self) -> bool:
+        """True while a refresh runs."""
+        with self._lock:
+            return self._running is not None
+
     def refresh_if_stale(self) -> Future[RefreshResult] | None:
         """Start (or join) a refresh when the cache is older than the TTL; None when it is fresh."""
         with self._lock:

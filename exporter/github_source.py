@@ -20,7 +20,7 @@ import requests
 from github import Auth, Github, GithubException
 from urllib3.util.retry import Retry
 
-from exporter import __version__, github_http, tracing
+from exporter import __version__, github_cache, github_http, tracing
 from exporter.errors import SourceError
 from exporter.github_data import Commit, Job, WorkflowRun
 from exporter.settings import Settings
@@ -189,9 +189,12 @@ class RepoSession:
 
     def _fetch_commits(self) -> list[Commit]:
         since = self._now - timedelta(days=self._settings.lookback_days)
+        # Ask from the start of that UTC day, so the URL (and a conditional request on it) stays the
+        # same all day; the exact window is applied below.
+        asked = since.replace(hour=0, minute=0, second=0, microsecond=0)
         repository = self._client.get_repo(self._repo_name)
         commits = []
-        for item in self._within_deadline(repository.get_commits(sha=self._settings.branch, since=since)):
+        for item in self._within_deadline(repository.get_commits(sha=self._settings.branch, since=asked)):
             committer = item.commit.committer
             committed_at = committer.date if committer is not None else None
             if committed_at is None:
@@ -226,6 +229,9 @@ class GitHubSource:
         self._monotonic = monotonic
         self.hooks = hooks or github_http.HttpHooks()
         self.hooks.middlewares.append(tracing.github_request_span)  # a no-op while tracing is off
+        self.cache = github_cache.ConditionalRequests.from_settings(settings)
+        if self.cache is not None:  # innermost, so observers above it see the 304's fresh headers
+            self.hooks.middlewares.append(self.cache)
         github_http.install()
 
     def session(self, repo: str, now: datetime, deadline: float) -> RepoSession:
@@ -244,6 +250,7 @@ class GitHubSource:
             base_url=self._settings.github_api_url,
             timeout=self._settings.github_timeout_seconds,
             per_page=100,
+            pool_size=self._settings.github_concurrency,
             retry=_retry_policy(self._settings.github_retries),
             lazy=True,
             seconds_between_requests=None,

@@ -63,6 +63,8 @@ class Settings(BaseModel):
     host: str = Field("127.0.0.1", alias="EXPORTER_HOST", min_length=1)
     port: int = Field(9877, alias="EXPORTER_PORT", ge=1, le=65535)
     log_level: str = Field("INFO", alias="EXPORTER_LOG_LEVEL")
+    refresh_token: OptionalSecret = Field(None, alias="EXPORTER_REFRESH_TOKEN")
+    refresh_min_interval_seconds: float = Field(10.0, alias="EXPORTER_REFRESH_MIN_INTERVAL_SECONDS", ge=0)
 
     dd_trace_enabled: bool = Field(False, alias="DD_TRACE_ENABLED")
     dd_service: str = Field("metta", alias="DD_SERVICE", min_length=1)
@@ -72,6 +74,11 @@ class Settings(BaseModel):
     dd_trace_agent_port: int = Field(8126, alias="DD_TRACE_AGENT_PORT", ge=1, le=65535)
     dd_trace_agent_url: OptionalStr = Field(None, alias="DD_TRACE_AGENT_URL")
     dd_site: str = Field("datadoghq.com", alias="DD_SITE", min_length=1)
+
+    # Conditional requests (exporter/github_cache.py): a 304 costs no rate-limit point.
+    conditional_requests: bool = Field(True, alias="EXPORTER_CONDITIONAL_REQUESTS")
+    http_cache_max_entries: int = Field(10_000, alias="EXPORTER_HTTP_CACHE_MAX_ENTRIES", ge=1, le=1_000_000)
+    http_cache_max_bytes: int = Field(64 * 1024 * 1024, alias="EXPORTER_HTTP_CACHE_MAX_BYTES", ge=0, le=2**34)
 
     @field_validator("repos")
     @classmethod

@@ -45,6 +45,7 @@ _LOG_DEFAULTS = {"dd.service": "", "dd.env": "", "dd.version": "", "dd.trace_id"
 # thing", which the metric span reports when it matters.
 _FAILED_STATUSES = frozenset({401, 403, 429})
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
+_CACHE_HEADER = "X-Exporter-Cache"  # github_cache.CACHE_HEADER, named here to keep PyGithub out of this module
 
 _tracer: Any = None  # ddtrace's tracer, once init_tracing turned tracing on
 
@@ -168,7 +169,7 @@ def correlate_logs(target: logging.Logger) -> None:
     for handler in target.handlers:
         formatter = handler.formatter or logging.Formatter()
         fmt = formatter._fmt or logging.BASIC_FORMAT
-        if "dd.trace_id" in fmt or not isinstance(formatter._style, logging.PercentStyle):
+        if "dd.trace_id" in fmt or type(formatter._style) is not logging.PercentStyle:  # only %-style formats
             continue
         handler.setFormatter(logging.Formatter(fmt + LOG_CORRELATION, formatter.datefmt, defaults=_LOG_DEFAULTS))
 
@@ -246,6 +247,9 @@ def github_request_span(request: HttpRequest, send: Send) -> requests.Response:
         remaining = response.headers.get("x-ratelimit-remaining", "")
         if remaining.isdigit():
             active.set_metric("github.ratelimit.remaining", int(remaining))
+        cache = response.headers.get(_CACHE_HEADER)
+        if cache:  # GitHub answered 304 and github_cache handed PyGithub the stored 200
+            active.set_tag("github.cache", cache)
         if status >= 500 or status in _FAILED_STATUSES:
             active.error = 1
             active.set_tag("error.type", f"HTTP {status}")

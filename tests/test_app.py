@@ -44,7 +44,7 @@ class InProcess:
 @pytest.fixture
 def client(fake: FakeGitHub, wire: Wiring) -> Iterator[InProcess]:
     fake.add_repo(repo(runs=[run(1)], commits=[commit(1, "hotfix: a"), commit(2, "Revert b")]))
-    exporter = wire()
+    exporter = wire(EXPORTER_REFRESH_MIN_INTERVAL_SECONDS="0")
     yield InProcess(create_app(exporter.settings, exporter.collector, exporter.registry))
 
 
@@ -104,3 +104,55 @@ def test_an_unknown_path_is_a_plain_404(client: InProcess) -> None:
 
 def test_a_wrong_method_is_405(client: InProcess) -> None:
     assert client.delete("/metrics").status_code == 405
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_refresh_inside_the_cooldown_is_429_with_retry_after(fake: FakeGitHub, wire: Wiring) -> None:
+    fake.add_repo(repo(runs=[run(1)]))
+    exporter, clock = wire(EXPORTER_REFRESH_MIN_INTERVAL_SECONDS="10"), Clock()
+    client = InProcess(create_app(exporter.settings, exporter.collector, exporter.registry, monotonic=clock))
+    assert client.post("/refresh").status_code == 200
+    clock.now += 3
+    refused = client.post("/refresh")
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "7")
+    clock.now += 7
+    assert client.get("/refresh").status_code == 200
+    assert exporter.collector.refreshes_started == 2
+
+
+def test_refresh_with_a_token_configured_needs_the_bearer_token(fake: FakeGitHub, wire: Wiring) -> None:
+    fake.add_repo(repo(runs=[run(1)]))
+    exporter = wire(EXPORTER_REFRESH_TOKEN="s3cret", EXPORTER_REFRESH_MIN_INTERVAL_SECONDS="0")
+    client = InProcess(create_app(exporter.settings, exporter.collector, exporter.registry))
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
+        refused = client.post("/refresh", headers=headers)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
+        assert "s3cret" not in refused.text
+    assert exporter.collector.refreshes_started == 0
+    assert client.post("/refresh", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_concurrent_refresh_calls_join_one_refresh(fake: FakeGitHub, wire: Wiring) -> None:
+    fake.add_repo(repo(runs=[run(1)]))
+    fake.latency_seconds = 0.05
+    exporter = wire()
+    app = create_app(exporter.settings, exporter.collector, exporter.registry)
+
+    async def many() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://exporter") as client:
+            answers = await asyncio.gather(*(client.post("/refresh") for _ in range(20)))
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(many()) == [200] * 20
+    assert exporter.collector.refreshes_started == 1
+    assert len(fake.requests) == 3

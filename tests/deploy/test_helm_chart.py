@@ -17,6 +17,7 @@ KUBERNETES_VERSION = "1.32.0"
 # Settings the chart sets other than through `config`, and where from.
 NOT_IN_CONFIG = {
     "GITHUB_TOKEN": "githubToken.existingSecret",
+    "EXPORTER_REFRESH_TOKEN": "refreshToken.existingSecret",
     "EXPORTER_HOST": "the container command",
     "EXPORTER_PORT": "the container command (service.port)",
     "DD_SERVICE": "datadog.service",

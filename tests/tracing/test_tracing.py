@@ -146,6 +146,29 @@ def test_each_github_request_is_a_client_span_under_its_metric_with_status_and_r
     assert statuses == {"200", "404", "500"}
 
 
+def test_a_request_answered_304_from_the_conditional_cache_says_so_on_its_span(
+    apm_agent: ApmTestAgent, fake: FakeGitHub
+) -> None:
+    session = apm_agent.start_session()
+    env = traced_env(
+        apm_agent,
+        session,
+        GITHUB_TOKEN=TOKEN,
+        EXPORTER_GITHUB_API_URL=fake.url,
+        EXPORTER_REPOS=HEALTHY,
+        EXPORTER_CONDITIONAL_REQUESTS="true",
+        EXPORTER_CACHE_TTL_SECONDS="0",  # every scrape refreshes
+        EXPORTER_SCRAPE_WAIT_SECONDS="60",
+    )
+    with running_exporter(env) as exporter:
+        for _ in range(2):
+            assert httpx.get(f"{exporter.url}/metrics", timeout=90).status_code == 200
+    spans = apm_agent.wait_for_spans(session, lambda spans: sum(s["name"] == "exporter.refresh" for s in spans) == 2)
+    revalidated = [span for span in spans if span["meta"].get("github.cache") == "revalidated"]
+    assert revalidated
+    assert all(span["meta"]["http.status_code"] == "200" and span["error"] == 0 for span in revalidated)
+
+
 def test_every_span_carries_the_configured_service_env_and_version(scrape: Scrape) -> None:
     assert scrape.spans
     for span in scrape.spans:

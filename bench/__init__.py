@@ -1,0 +1,1 @@
+"""`python -m bench`: what the exporter costs (GitHub quota, refresh time, memory), beside baselines."""
