@@ -31,7 +31,7 @@ def old_job_refresh(
             commits = repository.get_commits(sha=branch, since=since)
             counts[phrase] = sum(1 for commit in commits if phrase in (commit.commit.message or "").lower())
         runs = repository.get_workflow(workflow).get_runs(branch=branch)
-        latest = runs[0] if runs.totalCount else None
+        latest = next(iter(runs), None)
         passing = None
         if latest is not None:
             passing = all(job.conclusion == "success" for job in latest.jobs())

@@ -108,9 +108,7 @@ class _RefreshGate:
 
     def refuse(self, authorization: str | None, joining: bool) -> JSONResponse | None:
         """None when the caller may go on (and the cooldown starts), else the answer to send."""
-        if self._expected is not None and not hmac.compare_digest(
-            (authorization or "").encode(), self._expected
-        ):
+        if self._expected is not None and not hmac.compare_digest((authorization or "").encode(), self._expected):
             return JSONResponse(
                 {"error": "a valid bearer token is required (EXPORTER_REFRESH_TOKEN)"},
                 status_code=401,

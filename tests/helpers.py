@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from exporter.refresh import RefreshResult, SeriesResult
-
 from tests.conftest import REPO
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,7 +12,6 @@ from fastapi import FastAPI
 
 from exporter.app import create_app
 from exporter.fakegithub import FakeGitHub
-
 from tests.conftest import Wiring, commit, repo, run
 
 

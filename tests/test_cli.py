@@ -13,19 +13,19 @@ import httpx
 import pytest
 
 from exporter.cli import main
-from exporter.fakegithub import Fault, FakeCommit, FakeGitHub
-
+from exporter.fakegithub import FakeCommit, FakeGitHub, Fault
 from tests.conftest import repo, run
+from tests.processes import exporter_env, serving
 
 
 def recent(n: int, message: str) -> FakeCommit:
     """A commit made an hour before the real now (the CLI runs on the real clock)."""
     return FakeCommit(f"{n:040x}", message, datetime.now(UTC) - timedelta(hours=1))
-from tests.processes import exporter_env, serving
 
 
-def test_report_prints_every_value_and_exits_zero(fake: FakeGitHub, capsys: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_prints_every_value_and_exits_zero(
+    fake: FakeGitHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake.add_repo(repo(runs=[run(1)], commits=[recent(1, "hotfix")]))
     for key, val in exporter_env(EXPORTER_GITHUB_API_URL=fake.url, GITHUB_TOKEN="t", EXPORTER_REPOS="octo/app").items():
         monkeypatch.setenv(key, val)
@@ -34,8 +34,9 @@ def test_report_prints_every_value_and_exits_zero(fake: FakeGitHub, capsys: pyte
     assert report["repositories"]["octo/app"]["metrics"]["commits.hotfix"]["value"] == 1.0
 
 
-def test_report_exits_non_zero_when_a_metric_failed(fake: FakeGitHub, capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_exits_non_zero_when_a_metric_failed(
+    fake: FakeGitHub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake.add_repo(repo(runs=[run(1)]))
     fake.inject(Fault(kind="status", status=404, path_regex="/commits"))
     for key, val in exporter_env(EXPORTER_GITHUB_API_URL=fake.url, GITHUB_TOKEN="t", EXPORTER_REPOS="octo/app").items():
@@ -63,8 +64,9 @@ def test_report_demo_runs_with_no_token_and_no_network(command: list[str]) -> No
         console = shutil.which("exporter", path=str(Path(sys.executable).parent))
         assert console is not None, "the console script is installed with the package"
         command = [console]
-    done = subprocess.run([*command, "report", "--demo", "--json"], env=exporter_env(), capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [*command, "report", "--demo", "--json"], env=exporter_env(), capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     metrics = json.loads(done.stdout)["repositories"]["Metta-AI/metta"]["metrics"]
     assert set(metrics) == {"ci.tests_passing_on_main", "commits.hotfix", "commits.reverts"}
@@ -90,8 +92,13 @@ def test_serve_demo_serves_all_three_gauges() -> None:
 def test_no_token_and_no_readable_secret_stops_the_start_with_a_clear_message() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "exporter", "report"],
-        env=exporter_env(AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_DEFAULT_REGION="us-east-1",
-                         AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="y", AWS_MAX_ATTEMPTS="1"),
+        env=exporter_env(
+            AWS_ENDPOINT_URL="http://127.0.0.1:9",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="x",
+            AWS_SECRET_ACCESS_KEY="y",
+            AWS_MAX_ATTEMPTS="1",
+        ),
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter.fakegithub import Fault, FakeGitHub
-
+from exporter.fakegithub import FakeGitHub, Fault
 from tests.conftest import Wiring, commit, repo, run
 
 
@@ -68,7 +67,9 @@ def test_fifty_concurrent_scrapes_of_a_cold_exporter_cause_one_refresh(fake: Fak
         bodies = list(pool.map(lambda _: scrape(), range(50)))
     assert exporter.collector.refreshes_started == 1
     assert len(fake.requests) == 3
-    assert all(b'ci_tests_passing_on_main{branch="main",repo="octo/app",workflow="checks.yml"} 1.0' in b for b in bodies)
+    assert all(
+        b'ci_tests_passing_on_main{branch="main",repo="octo/app",workflow="checks.yml"} 1.0' in b for b in bodies
+    )
 
 
 def test_a_hanging_refresh_does_not_hold_the_scrape_past_the_wait(fake: FakeGitHub, wire: Wiring) -> None:
@@ -108,7 +109,10 @@ def test_a_value_older_than_the_max_staleness_is_dropped(fake: FakeGitHub, wire:
     wire.wall += 601
     exporter.collector.refresh().result(timeout=30)
     assert sample(exporter.registry, "commits_hotfix", repo="octo/app", branch="main") is None
-    assert sample(exporter.registry, "system_health_exporter_metric_success", repo="octo/app", metric="commits.hotfix") == 0.0
+    assert (
+        sample(exporter.registry, "system_health_exporter_metric_success", repo="octo/app", metric="commits.hotfix")
+        == 0.0
+    )
 
 
 def test_no_data_drops_the_series_instead_of_reporting_a_value(fake: FakeGitHub, wire: Wiring) -> None:
@@ -118,4 +122,12 @@ def test_no_data_drops_the_series_instead_of_reporting_a_value(fake: FakeGitHub,
     assert sample(exporter.registry, "ci_tests_passing_on_main", **labels) == 1.0
     fake.repo("octo/app").runs.clear()
     assert sample(exporter.registry, "ci_tests_passing_on_main", **labels) is None
-    assert sample(exporter.registry, "system_health_exporter_metric_success", repo="octo/app", metric="ci.tests_passing_on_main") == 1.0
+    assert (
+        sample(
+            exporter.registry,
+            "system_health_exporter_metric_success",
+            repo="octo/app",
+            metric="ci.tests_passing_on_main",
+        )
+        == 1.0
+    )

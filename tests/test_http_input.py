@@ -10,11 +10,10 @@ import httpx
 import pytest
 
 from exporter.fakegithub import FakeGitHub
-
 from tests.conftest import repo, run
 from tests.processes import exporter_env, serving
 
-INTERNALS = (b"Traceback", b"File \"/", b"exporter/", b"site-packages")
+INTERNALS = (b"Traceback", b'File "/', b"exporter/", b"site-packages")
 
 
 @pytest.fixture
@@ -58,7 +57,9 @@ def test_a_wrong_method_is_405(exporter_url: str) -> None:
 
 
 def test_a_huge_query_string_is_414(exporter_url: str) -> None:
-    answer = raw_request(exporter_url, b"GET /metrics?" + b"q" * 8000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = raw_request(
+        exporter_url, b"GET /metrics?" + b"q" * 8000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     assert_clean_4xx(answer, 414)
     assert_still_serving(exporter_url)
 

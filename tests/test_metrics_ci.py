@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from exporter.fakegithub import FakeGitHub, FakeJob
-
 from tests.conftest import Wiring, repo, run
 from tests.helpers import series, value
 

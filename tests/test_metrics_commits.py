@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from exporter.fakegithub import FakeGitHub
-
 from tests.conftest import Wiring, commit, repo
 from tests.helpers import value
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.fakegithub import Fault, FakeGitHub
+from exporter.fakegithub import FakeGitHub, Fault
 from exporter.github_data import RepoData
 from exporter.github_source import GitHubSource
 from exporter.refresh import Refresher
 from exporter.registry import MetricRegistry, default_registry, system_health_metric
 from exporter.token import TokenProvider
-
 from tests.conftest import NOW, Wiring, commit, repo, run, settings_for
 from tests.helpers import series, value
 

@@ -13,7 +13,6 @@ from exporter.errors import SourceError
 from exporter.fakegithub import FakeGitHub
 from exporter.settings import Settings
 from exporter.token import SecretFetcher, TokenProvider
-
 from tests.conftest import Wiring, repo, run
 from tests.helpers import series, value
 

@@ -15,7 +15,7 @@ MIB = 1024
 def test_the_exporter_stays_under_half_the_memory_limit_after_hundreds_of_scrapes_and_refreshes(
     deploy_github: FakeGitHub, start_exporter: Any, default_manifests: list[dict[str, Any]]
 ) -> None:
-    exporter = start_exporter(exporter_env(deploy_github))
+    exporter = start_exporter(exporter_env(deploy_github, EXPORTER_REFRESH_MIN_INTERVAL_SECONDS="0"))
     with httpx.Client(base_url=exporter.url, timeout=10) as client:
         for index in range(300):
             assert client.get("/metrics").status_code == 200
