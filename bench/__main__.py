@@ -24,9 +24,11 @@ def main() -> None:
     scrape.run(report, args.quick)
     growth.run(report, args.quick, facts)
     cpu = platform.processor() or platform.machine()
-    print(f"python -m bench{' --quick' if args.quick else ''}: {os.cpu_count()} cores ({cpu}), "
-          f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
-          f"took {time.monotonic() - started:.0f}s")
+    print(
+        f"python -m bench{' --quick' if args.quick else ''}: {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+        f"took {time.monotonic() - started:.0f}s"
+    )
     print(report.table())
 
 

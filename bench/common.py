@@ -105,16 +105,18 @@ def add_commit(repo: FakeRepo, now: datetime, message: str = "A new change") -> 
 
 def add_run(repo: FakeRepo, now: datetime) -> None:
     """Finish one more CI run on main."""
-    repo.runs.append(FakeRun(id=2_000_000 + len(repo.runs), conclusion="failure", created_at=now, jobs=[FakeJob("lint", "failure")]))
+    repo.runs.append(
+        FakeRun(id=2_000_000 + len(repo.runs), conclusion="failure", created_at=now, jobs=[FakeJob("lint", "failure")])
+    )
 
 
 def repo_names(count: int) -> list[str]:
     return [f"bench-org/repo-{index:04d}" for index in range(count)]
 
 
-def settings_for(fake: FakeGitHub, repos: Sequence[str], **env: str) -> Settings:
+def settings_for(fake: FakeGitHub | str, repos: Sequence[str], **env: str) -> Settings:
     values = {
-        "EXPORTER_GITHUB_API_URL": fake.url,
+        "EXPORTER_GITHUB_API_URL": fake if isinstance(fake, str) else fake.url,
         "GITHUB_TOKEN": TOKEN,
         "EXPORTER_REPOS": ",".join(repos),
         "EXPORTER_GITHUB_RETRIES": "0",
@@ -132,7 +134,7 @@ class Wired:
     cache: ConditionalRequests | None
 
 
-def wire(fake: FakeGitHub, repos: Sequence[str], hooks: github_http.HttpHooks | None = None, **env: str) -> Wired:
+def wire(fake: FakeGitHub | str, repos: Sequence[str], hooks: github_http.HttpHooks | None = None, **env: str) -> Wired:
     settings = settings_for(fake, repos, **env)
     source = GitHubSource(settings, TokenProvider(settings), hooks=hooks)
     return Wired(settings, Refresher(settings, default_registry(), source), source.cache)

@@ -43,15 +43,44 @@ def run(report: Report, quick: bool) -> dict[str, float]:
             add_run(fake.repo(REPO), now())
             one_run = measure(fake, wired)
         label = f"{pages} page{'s' if pages > 1 else ''} ({commits} commits)"
-        report.add("1", f"GETs per refresh, {label}", first.requests, old_requests, "old job", "",
-                   f"old algorithm at per_page=100: {old_requests_100}")
-        report.add("2", f"points, 2nd refresh, nothing new, {label}", second.points, old_points, "old job", "",
-                   f"{second.not_modified} of {second.requests} GETs answered 304")
-        report.add("2", f"points after one new commit, {label}", one_commit.points, old_points, "old job", "",
-                   "every commits page shifts by one" if pages > 1 else "the commits page only")
-        report.add("2", f"points after one new CI run, {label}", one_run.points, old_points, "old job", "",
-                   "runs list + the new run's jobs")
+        report.add(
+            "1",
+            f"GETs per refresh, {label}",
+            first.requests,
+            old_requests,
+            "old job",
+            "",
+            f"old algorithm at per_page=100: {old_requests_100}",
+        )
+        report.add(
+            "2",
+            f"points, 2nd refresh, nothing new, {label}",
+            second.points,
+            old_points,
+            "old job",
+            "",
+            f"{second.not_modified} of {second.requests} GETs answered 304",
+        )
+        report.add(
+            "2",
+            f"points after one new commit, {label}",
+            one_commit.points,
+            old_points,
+            "old job",
+            "",
+            "every commits page shifts by one" if pages > 1 else "the commits page only",
+        )
+        report.add(
+            "2",
+            f"points after one new CI run, {label}",
+            one_run.points,
+            old_points,
+            "old job",
+            "",
+            "runs list + the new run's jobs",
+        )
         if pages == 1:
-            facts.update(first=first.points, second=second.points, commit=one_commit.points,
-                         run=one_run.points, old=old_points)
+            facts.update(
+                first=first.points, second=second.points, commit=one_commit.points, run=one_run.points, old=old_points
+            )
     return facts

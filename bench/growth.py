@@ -80,10 +80,16 @@ def run(report: Report, quick: bool, facts: dict[str, float]) -> None:
     for size in sizes:
         names = repo_names(size)
         moment = now()
-        with running(FakeGitHub(repos=[make_repo(name, moment, COMMITS, RUNS) for name in names],
-                                rate_limit=10**9)) as fake:
-            env = clean_env(EXPORTER_GITHUB_API_URL=fake.url, GITHUB_TOKEN=TOKEN, EXPORTER_REPOS=",".join(names),
-                            EXPORTER_LOG_LEVEL="WARNING", EXPORTER_REFRESH_DEADLINE_SECONDS="600")
+        with running(
+            FakeGitHub(repos=[make_repo(name, moment, COMMITS, RUNS) for name in names], rate_limit=10**9)
+        ) as fake:
+            env = clean_env(
+                EXPORTER_GITHUB_API_URL=fake.url,
+                GITHUB_TOKEN=TOKEN,
+                EXPORTER_REPOS=",".join(names),
+                EXPORTER_LOG_LEVEL="WARNING",
+                EXPORTER_REFRESH_DEADLINE_SECONDS="600",
+            )
             with child(["-m", "bench.growth"], env) as process:
                 watchdog = threading.Timer(900, process.kill)  # bounds the readline()s below
                 watchdog.start()
@@ -92,14 +98,27 @@ def run(report: Report, quick: bool, facts: dict[str, float]) -> None:
                     warm = _refresh(process, fake)
                 finally:
                     watchdog.cancel()
-        report.add("6", f"{size:,} repos: GETs, cold / warm refresh", f"{cold['requests']:,.0f} / {warm['requests']:,.0f}")
-        report.add("6", f"{size:,} repos: points, cold / warm refresh", f"{cold['points']:,.0f} / {warm['points']:,.0f}",
-                   note="warm: nothing changed")
-        report.add("6", f"{size:,} repos: refresh time on the fake, cold / warm",
-                   f"{cold['seconds']:.2f} / {warm['seconds']:.2f} s", note="no injected latency")
-        report.add("6", f"{size:,} repos: RSS after 2 refreshes (peak)",
-                   f"{warm['rss_kib'] / 1024:.1f} MiB ({warm['hwm_kib'] / 1024:.1f})",
-                   note=f"HTTP cache {warm['cache_entries']:.0f} entries, {warm['cache_bytes'] / 1024:.0f} KiB")
+        report.add(
+            "6", f"{size:,} repos: GETs, cold / warm refresh", f"{cold['requests']:,.0f} / {warm['requests']:,.0f}"
+        )
+        report.add(
+            "6",
+            f"{size:,} repos: points, cold / warm refresh",
+            f"{cold['points']:,.0f} / {warm['points']:,.0f}",
+            note="warm: nothing changed",
+        )
+        report.add(
+            "6",
+            f"{size:,} repos: refresh time on the fake, cold / warm",
+            f"{cold['seconds']:.2f} / {warm['seconds']:.2f} s",
+            note="no injected latency",
+        )
+        report.add(
+            "6",
+            f"{size:,} repos: RSS after 2 refreshes (peak)",
+            f"{warm['rss_kib'] / 1024:.1f} MiB ({warm['hwm_kib'] / 1024:.1f})",
+            note=f"HTTP cache {warm['cache_entries']:.0f} entries, {warm['cache_bytes'] / 1024:.0f} KiB",
+        )
     _capacity(report, facts)
 
 
@@ -113,10 +132,16 @@ def _capacity(report: Report, facts: dict[str, float]) -> None:
     old = per_window / facts["old"]
     rows = [
         ("without conditional requests", per_window / unconditional, f"{per_window:.0f} / {unconditional:.0f}"),
-        ("conditional, every repo changes every window", per_window / (changed + rollover),
-         f"{per_window:.0f} / ({changed:.0f} + 1/96)"),
-        ("conditional, a repo changes in 1 of 4 windows", per_window / (changed / 4 + rollover),
-         f"{per_window:.0f} / ({changed:.0f}/4 + 1/96)"),
+        (
+            "conditional, every repo changes every window",
+            per_window / (changed + rollover),
+            f"{per_window:.0f} / ({changed:.0f} + 1/96)",
+        ),
+        (
+            "conditional, a repo changes in 1 of 4 windows",
+            per_window / (changed / 4 + rollover),
+            f"{per_window:.0f} / ({changed:.0f}/4 + 1/96)",
+        ),
         ("conditional, nothing changes (secondary limit)", secondary, "900/min x 15 min / 3 GETs"),
     ]
     for name, repos, how in rows:

@@ -41,8 +41,12 @@ def rss_kib(pid: int) -> tuple[int, int]:
 def child(args: Sequence[str], env: Mapping[str, str]) -> Iterator[subprocess.Popen[str]]:
     """`python ARGS` in a child process, terminated (then killed) on the way out."""
     process = subprocess.Popen(
-        [sys.executable, *args], env=dict(env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, text=True,
+        [sys.executable, *args],
+        env=dict(env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         yield process
@@ -59,8 +63,9 @@ def child(args: Sequence[str], env: Mapping[str, str]) -> Iterator[subprocess.Po
                     stream.close()
 
 
-def wait_until_served(url: str, process: subprocess.Popen[str], timeout: float = 60.0,
-                      must_contain: str | None = None) -> float:
+def wait_until_served(
+    url: str, process: subprocess.Popen[str], timeout: float = 60.0, must_contain: str | None = None
+) -> float:
     """Poll `url` every 5 ms until it answers 200 (containing `must_contain`); return seconds waited."""
     start = time.monotonic()
     with httpx.Client(timeout=5.0) as client:

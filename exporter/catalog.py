@@ -55,6 +55,22 @@ REPO_REFRESH_DURATION = CatalogEntry(
     ("repo",),
 )
 LAST_REFRESH = CatalogEntry(f"{PREFIX}_last_refresh_timestamp_seconds", "gauge", "Unix time the last refresh finished.")
+RATE_LIMIT_LIMIT = CatalogEntry(
+    f"{PREFIX}_github_rate_limit_limit",
+    "gauge",
+    "Requests an hour GitHub allows the token (x-ratelimit-limit), as last reported.",
+)
+RATE_LIMIT_REMAINING = CatalogEntry(
+    f"{PREFIX}_github_rate_limit_remaining",
+    "gauge",
+    "Requests left before the reset (x-ratelimit-remaining), as last reported; under "
+    "EXPORTER_RATE_LIMIT_RESERVE, refreshes wait for the reset.",
+)
+RATE_LIMIT_RESET = CatalogEntry(
+    f"{PREFIX}_github_rate_limit_reset_timestamp_seconds",
+    "gauge",
+    "Unix time GitHub's rate-limit window resets (x-ratelimit-reset), as last reported.",
+)
 
 SELF_METRICS: tuple[CatalogEntry, ...] = (
     INFO,
@@ -66,6 +82,9 @@ SELF_METRICS: tuple[CatalogEntry, ...] = (
     REFRESH_DURATION,
     REPO_REFRESH_DURATION,
     LAST_REFRESH,
+    RATE_LIMIT_LIMIT,
+    RATE_LIMIT_REMAINING,
+    RATE_LIMIT_RESET,
 )
 
 

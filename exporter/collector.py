@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 from exporter import __version__, catalog
+from exporter.rate_limit import RateLimitSnapshot
 from exporter.refresh import RefreshResult
 from exporter.registry import MetricRegistry
 from exporter.settings import Settings
@@ -43,6 +44,7 @@ class SeriesCache:
         self.refreshes = 0
         self.last: RefreshResult | None = None
         self.last_finished_at: float | None = None
+        self.rate_limit: RateLimitSnapshot | None = None  # the latest GitHub reported
 
     def apply(self, result: RefreshResult, now: float) -> None:
         """Fold one refresh in: successes replace values (None drops the series), failures keep them."""
@@ -57,6 +59,8 @@ class SeriesCache:
         self.refreshes += 1
         self.last = result
         self.last_finished_at = now
+        if result.rate_limit is not None:
+            self.rate_limit = result.rate_limit
 
     def served(self, now: float) -> Iterator[tuple[SeriesKey, _Series]]:
         """Series with a value young enough to serve."""
@@ -168,6 +172,7 @@ class HealthCollector(Collector):
                     family.add_metric([state.labels[label] for label in spec.labels], state.value)
             yield family
         yield from self._health_families(now, served, with_samples)
+        yield from self._rate_limit_families(with_samples)
 
     def _health_families(self, now: float, served: dict[SeriesKey, _Series], with_samples: bool) -> Iterator[Metric]:
         c = catalog
@@ -207,3 +212,16 @@ class HealthCollector(Collector):
                 for repo, seconds in last.repo_seconds.items():
                     repo_duration.add_metric([repo], seconds)
         yield from (info, success, last_ok, age, errors, refreshes, duration, repo_duration, last_refresh)
+
+    def _rate_limit_families(self, with_samples: bool) -> Iterator[Metric]:
+        """GitHub's core rate limit as last reported; no sample until GitHub has reported it."""
+        snapshot = self.cache.rate_limit if with_samples else None
+        for entry, value in (
+            (catalog.RATE_LIMIT_LIMIT, snapshot.limit if snapshot else None),
+            (catalog.RATE_LIMIT_REMAINING, snapshot.remaining if snapshot else None),
+            (catalog.RATE_LIMIT_RESET, snapshot.reset if snapshot else None),
+        ):
+            family = GaugeMetricFamily(entry.name, entry.description)
+            if value is not None:
+                family.add_metric([], float(value))
+            yield family

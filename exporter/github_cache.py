@@ -13,7 +13,7 @@ middleware at that seam; a cache below the seam would hide 304s from them and ne
 rebuilt around it. Its in-memory backend is an unbounded dict (the bounded ones are SQLite, Redis
 and so on: files or servers we do not want), it leaves `Authorization` out of cache keys by default
 (two tokens would share entries unless configured otherwise) and it would add four dependencies.
-What we need is about a hundred lines: an LRU bounded in entries and in bytes, keyed by method,
+What we need is about 150 lines: an LRU bounded in entries and in bytes, keyed by method,
 URL, `Accept` and a keyed hash of `Authorization` (the token itself is never stored or logged), with
 bodies stored zlib-compressed (GitHub's JSON shrinks about tenfold).
 

@@ -3,7 +3,10 @@
 One `RepoSession` per repository per refresh fetches each dataset at most once (a failure is
 remembered too, so the two commit metrics share one list and one error). Every request is
 bounded: an explicit timeout, a small urllib3 retry budget with capped backoff and no waiting on
-rate limits, and a refresh deadline checked between pages.
+rate limits, and a refresh deadline checked between pages. Around every request (outermost first):
+a refused token is not sent again until it is read again, `rate_limit` keeps requests inside
+GitHub's limits without sleeping, and (innermost) `github_answers` fails an odd answer before
+PyGithub reads it or the ETag cache keeps it.
 """
 
 from __future__ import annotations
@@ -18,16 +21,19 @@ from typing import Any, TypeVar
 import github
 import requests
 from github import Auth, Github, GithubException
+from github.PaginatedList import PaginatedList
 from urllib3.util.retry import Retry
 
-from exporter import __version__, github_cache, github_http, tracing
+from exporter import __version__, github_answers, github_cache, github_http, tracing
 from exporter.errors import SourceError
 from exporter.github_data import Commit, Job, WorkflowRun
+from exporter.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
 from exporter.settings import Settings
 from exporter.token import TokenProvider
 
 logger = logging.getLogger(__name__)
 
+RUNS_PER_PAGE = 10
 SKIPPED_RUN_CONCLUSIONS = frozenset({"cancelled", "skipped", "stale"})
 _RETRYABLE_STATUS = (500, 502, 503, 504)
 T = TypeVar("T")
@@ -56,7 +62,7 @@ def classify(exc: BaseException) -> SourceError:
     if isinstance(exc, github.BadCredentialsException) or (isinstance(exc, GithubException) and exc.status == 401):
         return SourceError("unauthorized", "GitHub refused the token (401)")
     if isinstance(exc, github.RateLimitExceededException) or (isinstance(exc, GithubException) and exc.status == 429):
-        return SourceError("rate_limited", f"GitHub rate limit exceeded ({exc.status})")
+        return SourceError("rate_limited", f"GitHub rate limit exceeded ({exc.status}{_rate_limit_wait(exc)})")
     if isinstance(exc, GithubException):
         status = exc.status
         message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None)
@@ -83,6 +89,18 @@ def classify(exc: BaseException) -> SourceError:
     if isinstance(exc, KeyError | TypeError | ValueError | AttributeError | AssertionError):
         return SourceError("bad_response", f"unexpected GitHub answer ({type(exc).__name__}: {str(exc)[:120]})")
     return SourceError("bad_response", f"unexpected error reading GitHub ({type(exc).__name__})")
+
+
+def _rate_limit_wait(exc: GithubException) -> str:
+    """How long GitHub asked to wait, from a rate-limit answer's headers ("" when it did not say)."""
+    headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+    wait = retry_after_seconds(headers.get("retry-after"), time.time())
+    if wait is not None:
+        return f"; Retry-After {wait:.0f}s"
+    reset = headers.get("x-ratelimit-reset", "")
+    if headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+        return f"; resets at {datetime.fromtimestamp(int(reset), UTC):%Y-%m-%dT%H:%M:%SZ}"
+    return ""
 
 
 class _Once:
@@ -157,24 +175,36 @@ class RepoSession:
                 raise SourceError("timeout", "the refresh deadline passed while paging through GitHub results")
             yield item
 
+    def _pages(self, url: str, params: dict[str, Any], list_item: str = "items") -> Iterable[dict[str, Any]]:
+        """Every item of a paginated list, as GitHub's JSON, pages followed by PyGithub (Link headers)."""
+        items: PaginatedList[Any] = PaginatedList(
+            _JsonItem,  # PaginatedList calls it as it would a GithubObject class
+            self._client.requester,
+            url,
+            params,
+            list_item=list_item,
+        )
+        for item in self._within_deadline(items):
+            yield item.data
+
     def _fetch_latest_run(self) -> WorkflowRun | None:
-        repository = self._client.get_repo(self._repo_name)
-        workflow = repository.get_workflow(self._settings.ci_workflow)
-        runs = workflow.get_runs(branch=self._settings.branch, status="completed")
+        workflow = self._client.get_repo(self._repo_name).get_workflow(self._settings.ci_workflow)
+        # Only the newest counted run matters: a small page, not PyGithub's 100.
+        params = {"branch": self._settings.branch, "status": "completed", "per_page": RUNS_PER_PAGE}
         try:
-            for run in self._within_deadline(runs):
-                if run.conclusion in SKIPPED_RUN_CONCLUSIONS:
+            for run in self._pages(f"{workflow.url}/runs", params, "workflow_runs"):
+                if run["conclusion"] in SKIPPED_RUN_CONCLUSIONS:
                     continue
                 jobs = tuple(
-                    Job(name=str(job.name), status=str(job.status), conclusion=job.conclusion)
-                    for job in self._within_deadline(run.jobs())
+                    Job(name=str(job["name"]), status=str(job["status"]), conclusion=job["conclusion"])
+                    for job in self._pages(run["jobs_url"], {"filter": "latest", "per_page": 100}, "jobs")
                 )
                 return WorkflowRun(
-                    id=int(run.id),
-                    conclusion=run.conclusion,
-                    run_attempt=int(run.run_attempt or 1),
-                    created_at=run.created_at,
-                    html_url=str(run.html_url),
+                    id=int(run["id"]),
+                    conclusion=run["conclusion"],
+                    run_attempt=int(run.get("run_attempt") or 1),
+                    created_at=_timestamp(run["created_at"]),
+                    html_url=str(run["html_url"]),
                     jobs=jobs,
                 )
         except github.UnknownObjectException:
@@ -193,25 +223,40 @@ class RepoSession:
         # same all day; the exact window is applied below.
         asked = since.replace(hour=0, minute=0, second=0, microsecond=0)
         repository = self._client.get_repo(self._repo_name)
+        params = {"sha": self._settings.branch, "since": asked.strftime("%Y-%m-%dT%H:%M:%SZ"), "per_page": 100}
         commits = []
-        for item in self._within_deadline(repository.get_commits(sha=self._settings.branch, since=asked)):
-            committer = item.commit.committer
-            committed_at = committer.date if committer is not None else None
-            if committed_at is None:
-                raise SourceError("bad_response", f"commit {str(item.sha)[:12]} has no committer date")
-            if committed_at.tzinfo is None:
-                committed_at = committed_at.replace(tzinfo=UTC)
+        for item in self._pages(f"{repository.url}/commits", params):
+            committer = item["commit"]["committer"]
+            if not committer or not committer.get("date"):
+                raise SourceError("bad_response", f"commit {str(item['sha'])[:12]} has no committer date")
+            committed_at = _timestamp(committer["date"])
             if committed_at < since:
                 continue
             commits.append(
                 Commit(
-                    sha=str(item.sha),
-                    message=str(item.commit.message or ""),
+                    sha=str(item["sha"]),
+                    message=str(item["commit"]["message"] or ""),
                     committed_at=committed_at,
-                    parent_count=len(item.parents),
+                    parent_count=len(item["parents"]),
                 )
             )
         return commits
+
+
+class _JsonItem:
+    """One list item kept as GitHub's JSON: building PyGithub objects (each run carries two full
+    repositories, each commit three users) was most of a refresh's CPU time."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, requester: object, headers: object, attributes: dict[str, Any], *_: object) -> None:
+        self.data = attributes
+
+
+def _timestamp(text: str) -> datetime:
+    """GitHub's ISO 8601 time (`2026-11-20T12:00:00Z`) as an aware datetime."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class GitHubSource:
@@ -223,21 +268,27 @@ class GitHubSource:
         tokens: TokenProvider,
         monotonic: Callable[[], float] = time.monotonic,
         hooks: github_http.HttpHooks | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._tokens = tokens
         self._monotonic = monotonic
+        self._refused_at_fetch: int | None = None  # TokenProvider.fetches when GitHub last answered 401
+        self.rate_limit = RateLimitState(settings.rate_limit_reserve, clock=wall)
         self.hooks = hooks or github_http.HttpHooks()
+        self.hooks.middlewares.extend([self._stop_after_401, self.rate_limit.middleware])
         self.hooks.middlewares.append(tracing.github_request_span)  # a no-op while tracing is off
         self.cache = github_cache.ConditionalRequests.from_settings(settings)
-        if self.cache is not None:  # innermost, so observers above it see the 304's fresh headers
+        if self.cache is not None:  # below the observers, so they see the 304's fresh headers
             self.hooks.middlewares.append(self.cache)
+        self.hooks.middlewares.append(github_answers.check)  # innermost: an answer it refuses is never cached
         github_http.install()
 
     def session(self, repo: str, now: datetime, deadline: float) -> RepoSession:
         """A fresh per-refresh view of `repo` (a client per repository: PyGithub connections are not
         safe to share between threads)."""
         token = self._tokens.get()
+        self._raise_if_token_refused()
         try:
             client = self._client(token.get_secret_value() if token is not None else None)
         except Exception as exc:
@@ -261,3 +312,21 @@ class GitHubSource:
     def token_refused(self) -> None:
         """GitHub answered 401: read the token again on the next refresh."""
         self._tokens.invalidate()
+
+    def rate_limit_snapshot(self) -> RateLimitSnapshot:
+        """GitHub's core rate limit as last reported."""
+        return self.rate_limit.snapshot()
+
+    def _raise_if_token_refused(self) -> None:
+        """After a 401, the token is not sent again until it is read again (GITHUB_TOKEN: a restart)."""
+        if self._refused_at_fetch is not None and self._refused_at_fetch == self._tokens.fetches:
+            again = "is read again" if self._tokens.uses_secrets_manager else "is replaced (GITHUB_TOKEN: restart)"
+            raise SourceError("unauthorized", f"GitHub refused the token (401); no request until the token {again}")
+
+    def _stop_after_401(self, request: github_http.HttpRequest, send: github_http.Send) -> requests.Response:
+        """`github_http` middleware: no request with a token GitHub refused; remember a refusal."""
+        self._raise_if_token_refused()
+        response = send(request)
+        if response.status_code == 401 and any(name.lower() == "authorization" for name in request.headers):
+            self._refused_at_fetch = self._tokens.fetches
+        return response

@@ -13,6 +13,7 @@ from typing import Protocol
 from exporter import tracing
 from exporter.errors import Reason, SourceError
 from exporter.github_data import RepoData
+from exporter.rate_limit import RateLimitSnapshot
 from exporter.registry import MetricRegistry, MetricSpec
 from exporter.settings import Settings
 
@@ -25,6 +26,8 @@ class RepoSource(Protocol):
     def session(self, repo: str, now: datetime, deadline: float) -> RepoData: ...
 
     def token_refused(self) -> None: ...
+
+    def rate_limit_snapshot(self) -> RateLimitSnapshot | None: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class RefreshResult:
     seconds: float
     series: tuple[SeriesResult, ...] = field(default=())
     repo_seconds: Mapping[str, float] = field(default_factory=dict)
+    rate_limit: RateLimitSnapshot | None = None  # GitHub's core limit as reported at the end
 
     @property
     def failed(self) -> tuple[SeriesResult, ...]:
@@ -99,6 +103,7 @@ class Refresher:
             seconds=self._monotonic() - start,
             series=series,
             repo_seconds={repo: seconds for repo, (_, seconds) in zip(repos, outcomes, strict=True)},
+            rate_limit=self._source.rate_limit_snapshot(),
         )
         logger.info(
             "refresh of %d repositories took %.2fs, %d of %d series failed",
@@ -119,6 +124,7 @@ class Refresher:
                 data, setup_error = None, exc
                 span.record_error(exc)
             results = [self._compute(spec, repo, data, setup_error) for spec in self._registry]
+            _log_failures(repo, results)
             if any(result.reason == "unauthorized" for result in results):
                 self._source.token_refused()
             failed = sorted({result.reason or "" for result in results if not result.ok})
@@ -137,8 +143,7 @@ class Refresher:
                     raise setup_error
                 assert data is not None
                 value = spec.function(data)
-            except SourceError as exc:
-                logger.warning("%s for %s failed (%s): %s", spec.key, repo, exc.reason, exc)
+            except SourceError as exc:  # logged once per repository and error by _log_failures
                 span.record_error(exc)
                 span.set_tag("exporter.reason", exc.reason)
                 return SeriesResult(spec.key, repo, labels, None, exc.reason, str(exc), self._monotonic() - start)
@@ -149,3 +154,15 @@ class Refresher:
                 message = f"{type(exc).__name__} in metric function"
                 return SeriesResult(spec.key, repo, labels, None, "metric_error", message, self._monotonic() - start)
             return SeriesResult(spec.key, repo, labels, value, None, None, self._monotonic() - start)
+
+
+def _log_failures(repo: str, results: list[SeriesResult]) -> None:
+    """One warning per repository and reason, with the first error's message (metrics that share a
+    failed dataset, or a refusal that follows it, share a line)."""
+    by_reason: dict[str, tuple[list[str], str]] = {}
+    for result in results:
+        if not result.ok and result.reason != "metric_error":  # a metric bug is logged with its traceback
+            keys, _ = by_reason.setdefault(result.reason or "", ([], result.error or ""))
+            keys.append(result.key)
+    for reason, (keys, error) in by_reason.items():
+        logger.warning("%s: %s failed (%s): %s", repo, ", ".join(keys), reason, error)

@@ -55,7 +55,7 @@ class Settings(BaseModel):
     allow_anonymous: bool = Field(False, alias="EXPORTER_ALLOW_ANONYMOUS")
     github_timeout_seconds: int = Field(10, alias="EXPORTER_GITHUB_TIMEOUT_SECONDS", gt=0, le=120)
     github_retries: int = Field(2, alias="EXPORTER_GITHUB_RETRIES", ge=0, le=5)
-    github_concurrency: int = Field(8, alias="EXPORTER_GITHUB_CONCURRENCY", ge=1, le=100)
+    github_concurrency: int = Field(32, alias="EXPORTER_GITHUB_CONCURRENCY", ge=1, le=100)
     refresh_deadline_seconds: float = Field(120.0, alias="EXPORTER_REFRESH_DEADLINE_SECONDS", gt=0, le=3600)
     cache_ttl_seconds: float = Field(300.0, alias="EXPORTER_CACHE_TTL_SECONDS", ge=0)
     scrape_wait_seconds: float = Field(5.0, alias="EXPORTER_SCRAPE_WAIT_SECONDS", ge=0, le=60)
@@ -79,6 +79,9 @@ class Settings(BaseModel):
     conditional_requests: bool = Field(True, alias="EXPORTER_CONDITIONAL_REQUESTS")
     http_cache_max_entries: int = Field(10_000, alias="EXPORTER_HTTP_CACHE_MAX_ENTRIES", ge=1, le=1_000_000)
     http_cache_max_bytes: int = Field(64 * 1024 * 1024, alias="EXPORTER_HTTP_CACHE_MAX_BYTES", ge=0, le=2**34)
+
+    # Rate limits (exporter/rate_limit.py): requests left unspent before the reset (capped at limit/10).
+    rate_limit_reserve: int = Field(100, alias="EXPORTER_RATE_LIMIT_RESERVE", ge=0, le=100_000)
 
     @field_validator("repos")
     @classmethod
