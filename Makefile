@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup lint typecheck pytest bench clean
 
+# pip's own chatter goes to a log, shown only when the install fails.
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c requirements.lock -e '.[test]'
-	touch $(STAMP)
+	@echo "installing the exporter and its test tools into $(VENV) (log: $(VENV)/install.log)"
+	@$(PY) -m pip install -c requirements.lock -e '.[test]' > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
 
 setup: $(STAMP)
 
