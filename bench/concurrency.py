@@ -90,5 +90,5 @@ def run(report: Report, quick: bool) -> None:
         sequential,
         name,
         unit,
-        f"second refresh {warm_floor:.2f} s; PyGithub building objects, on one interpreter lock",
+        f"second refresh {warm_floor:.2f} s; JSON, HTTP and threads on one interpreter lock",
     )
