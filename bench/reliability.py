@@ -9,56 +9,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
 
+from bench.processes import child, clean_env, free_port, rss_kib, wait_until_served
 from exporter.fakegithub import demo_github
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 @contextlib.contextmanager
 def _exporter(api_url: str, **env: str) -> Iterator[tuple[str, int]]:
-    port = _free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("EXPORTER_", "DD_", "GITHUB_TOKEN"))}
-    environment.update(EXPORTER_GITHUB_API_URL=api_url, GITHUB_TOKEN="bench", EXPORTER_REPOS="Metta-AI/metta", **env)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exporter", "serve", "--port", str(port)],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    """A real `serve` process watching the demo repository on `api_url`; yields (URL, pid)."""
+    port = free_port()
+    environment = clean_env(
+        EXPORTER_GITHUB_API_URL=api_url, GITHUB_TOKEN="bench", EXPORTER_REPOS="Metta-AI/metta", **env
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.05)
+    with child(["-m", "exporter", "serve", "--port", str(port)], environment) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_served(f"{url}/healthz", process)
         yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 async def _concurrent(url: str, clients: int) -> list[tuple[int, float]]:
@@ -100,11 +71,11 @@ def memory_over_scrapes(scrapes: int) -> None:
     try:
         with _exporter(fake.url) as (url, pid), httpx.Client(timeout=30) as client:
             client.get(f"{url}/metrics")
-            samples = [(0, _rss_kib(pid))]
+            samples = [(0, rss_kib(pid)[0])]
             for n in range(1, scrapes + 1):
                 assert client.get(f"{url}/metrics").status_code == 200
                 if n % 1000 == 0:
-                    samples.append((n, _rss_kib(pid)))
+                    samples.append((n, rss_kib(pid)[0]))
     finally:
         fake.stop()
     print(f"resident memory over {scrapes} scrapes (KiB): " + ", ".join(f"{n}: {kib}" for n, kib in samples))

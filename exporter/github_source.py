@@ -1,6 +1,9 @@
-"""Reads GitHub through PyGithub: the only module that imports `github`.
+"""Reads GitHub through PyGithub: with `github_http` (the transport under it), the only module
+that imports `github`.
 
-One `RepoSession` per repository per refresh fetches each dataset at most once (a failure is
+PyGithub makes every request, follows `Link` pages and raises its typed errors; list items are kept
+as GitHub's JSON and turned into our small dataclasses (building PyGithub's object tree for each
+item was most of a refresh's CPU time). One `RepoSession` per repository per refresh fetches each dataset at most once (a failure is
 remembered too, so the two commit metrics share one list and one error). Every request is
 bounded: an explicit timeout, a small urllib3 retry budget with capped backoff and no waiting on
 rate limits, and a refresh deadline checked between pages. Around every request (outermost first):
@@ -155,11 +158,6 @@ class RepoSession:
     @property
     def settings(self) -> Settings:
         return self._settings
-
-    @property
-    def client(self) -> Github:
-        """The PyGithub client this session reads with (for rate-limit headers)."""
-        return self._client
 
     def latest_ci_run(self) -> WorkflowRun | None:
         with github_http.using(self._hooks):

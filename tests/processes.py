@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,19 +10,12 @@ from collections.abc import Iterator, Mapping
 
 import httpx
 
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from bench.processes import clean_env, free_port
 
 
 def exporter_env(**env: str) -> dict[str, str]:
-    """The process environment with only our variables set, plus `env`."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("EXPORTER_", "GITHUB_TOKEN", "DD_"))}
-    clean.update(env)
-    return clean
+    """The process environment with none of our variables set, plus `env`."""
+    return clean_env(**env)
 
 
 @contextlib.contextmanager
