@@ -3,7 +3,9 @@ that imports `github`.
 
 PyGithub makes every request, follows `Link` pages and raises its typed errors; list items are kept
 as GitHub's JSON and turned into our small dataclasses (building PyGithub's object tree for each
-item was most of a refresh's CPU time). One `RepoSession` per repository per refresh fetches each dataset at most once (a failure is
+item was most of a refresh's CPU time).
+
+One `RepoSession` per repository per refresh fetches each dataset at most once (a failure is
 remembered too, so the two commit metrics share one list and one error). Every request is
 bounded: an explicit timeout, a small urllib3 retry budget with capped backoff and no waiting on
 rate limits, and a refresh deadline checked between pages. Around every request (outermost first):
