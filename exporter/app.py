@@ -8,7 +8,7 @@ import html
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -17,7 +17,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exporter import __version__
 from exporter.collector import HealthCollector
@@ -54,10 +55,33 @@ class RequestLimits:
             elif sum(len(k) + len(v) for k, v in scope.get("headers", [])) > MAX_HEADER_BYTES:
                 refused = (431, f"request headers larger than {MAX_HEADER_BYTES} bytes")
             if refused is not None:
-                response = JSONResponse({"error": refused[1]}, status_code=refused[0], headers=SECURITY_HEADERS)
+                response = JSONResponse({"error": refused[1]}, status_code=refused[0])
                 await response(scope, receive, send)
                 return
         await self._app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every answer that does not set them itself (plain ASGI: no
+    BaseHTTPMiddleware task and stream per request on the scrape path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self._app(scope, receive, send_with_headers)
 
 
 def refresh_report(result: RefreshResult) -> dict[str, Any]:
@@ -139,14 +163,8 @@ def create_app(
     app = FastAPI(title="system-health-exporter", version=__version__, docs_url=None, redoc_url=None)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(RequestLimits)
+    app.add_middleware(SecurityHeaders)
     limiter = anyio.CapacityLimiter(_SCRAPE_THREADS)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
 
     @app.get("/", response_class=HTMLResponse)
     async def index() -> HTMLResponse:
