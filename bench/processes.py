@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -51,16 +52,22 @@ def child(args: Sequence[str], env: Mapping[str, str]) -> Iterator[subprocess.Po
     try:
         yield process
     finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """Terminate, kill after `timeout` seconds, every wait bounded; then close its pipes."""
+    if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 def wait_until_served(

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 
 import httpx
 
-from bench.processes import clean_env, free_port
+from bench.processes import clean_env, free_port, stop
 
 
 def exporter_env(**env: str) -> dict[str, str]:
@@ -46,11 +46,4 @@ def serving(args: list[str], env: Mapping[str, str], timeout: float = 30.0) -> I
             time.sleep(0.05)  # polling a child process's start, bounded by the deadline above
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
+        stop(process)

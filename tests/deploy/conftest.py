@@ -6,6 +6,7 @@ so the tests reach them through subprocesses, as the agent and a CI job would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -22,6 +23,7 @@ import httpx
 import pytest
 import yaml
 
+from bench.processes import stop
 from exporter.fakegithub import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun, Fault
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,16 +152,8 @@ class ExporterProcess:
         return self.process.stderr.read().decode(errors="replace")[-2000:]
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stderr is not None:
-            self.process.stderr.close()
+        if self.process is not None:
+            stop(self.process)
 
     def rss_kib(self) -> int:
         """Resident set size of the process now, from /proc."""
@@ -226,14 +220,9 @@ class AgentCheck:
     def close(self) -> None:
         assert self.process.stdin is not None
         self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)  # it ends by itself once its stdin closes
+        stop(self.process)
 
 
 @pytest.fixture

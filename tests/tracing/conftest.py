@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.processes import stop
 from tests.processes import exporter_env, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +74,7 @@ def apm_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApmTestAgent
         _wait_until_answering(f"{agent.url}/info", process, workdir / "agent.log")
         yield agent
     finally:
-        _stop(process)
+        stop(process, timeout=15)
 
 
 @dataclass
@@ -102,7 +103,7 @@ def running_exporter(env: Mapping[str, str], timeout: float = 30.0) -> Iterator[
             _wait_until_answering(f"{running.url}/healthz", process, None, timeout)
             yield running
         finally:
-            _stop(process)
+            stop(process, timeout=15)
             log.seek(0)
             running.output = log.read()
 
@@ -141,12 +142,3 @@ def _wait_until_answering(url: str, process: subprocess.Popen[Any], log: Path | 
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} did not answer in {timeout}s")
         time.sleep(0.05)  # polling a child process's start, bounded by the deadline above
-
-
-def _stop(process: subprocess.Popen[Any]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
