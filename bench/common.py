@@ -8,15 +8,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from exporter import github_http
-from exporter.fakegithub import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun
-from exporter.fakegithub.model import stable_sha
-from exporter.github_cache import ConditionalRequests
-from exporter.github_source import GitHubSource
+from exporter.demo import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun
+from exporter.demo.model import stable_sha
+from exporter.github import transport
+from exporter.github.credentials import TokenProvider
+from exporter.github.etag_cache import ConditionalRequests
+from exporter.github.source import GitHubSource
+from exporter.metrics.registry import default_registry
 from exporter.refresh import Refresher, RefreshResult
-from exporter.registry import default_registry
 from exporter.settings import Settings
-from exporter.token import TokenProvider
 
 TOKEN = "bench-token"  # a made-up token the fake accepts; never a real one
 COMMITS_PER_PAGE = 100  # the exporter's per_page
@@ -134,7 +134,7 @@ class Wired:
     cache: ConditionalRequests | None
 
 
-def wire(fake: FakeGitHub | str, repos: Sequence[str], hooks: github_http.HttpHooks | None = None, **env: str) -> Wired:
+def wire(fake: FakeGitHub | str, repos: Sequence[str], hooks: transport.HttpHooks | None = None, **env: str) -> Wired:
     settings = settings_for(fake, repos, **env)
     source = GitHubSource(settings, TokenProvider(settings), hooks=hooks)
     return Wired(settings, Refresher(settings, default_registry(), source), source.cache)

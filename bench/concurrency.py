@@ -7,23 +7,23 @@ import threading
 import requests
 
 from bench.common import Report, repo_names, wire
-from bench.processes import child, clean_env
-from exporter import github_http
+from exporter.github import transport
 from exporter.settings import Settings
+from tests.processes import child, clean_env
 
 LATENCY = 0.1
 REPOS = 50
 
 
 class InFlight:
-    """A `github_http` middleware counting the most requests in flight at once."""
+    """A `transport` middleware counting the most requests in flight at once."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.now = 0
         self.peak = 0
 
-    def __call__(self, request: github_http.HttpRequest, send: github_http.Send) -> requests.Response:
+    def __call__(self, request: transport.HttpRequest, send: transport.Send) -> requests.Response:
         with self._lock:
             self.now += 1
             self.peak = max(self.peak, self.now)
@@ -43,7 +43,7 @@ def _refresh_seconds(repos: int, concurrency: int, latency: float = LATENCY) -> 
         if not url.startswith("http://127.0.0.1:"):
             raise RuntimeError("the fake GitHub process did not start")
         counter = InFlight()
-        wired = wire(url, names, hooks=github_http.HttpHooks([counter]), EXPORTER_GITHUB_CONCURRENCY=str(concurrency))
+        wired = wire(url, names, hooks=transport.HttpHooks([counter]), EXPORTER_GITHUB_CONCURRENCY=str(concurrency))
         cold = wired.refresher()
         warm = wired.refresher()
         if cold.failed or warm.failed:

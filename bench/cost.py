@@ -14,8 +14,8 @@ from bench.common import (
     running,
     wire,
 )
-from bench.old_job import old_job_refresh
-from exporter.fakegithub import FakeGitHub
+from exporter.demo import FakeGitHub
+from tests.old_job import old_job_refresh
 
 REPO = "bench-org/app"
 

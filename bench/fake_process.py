@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from bench.common import make_repo, now, repo_names
-from exporter.fakegithub import FakeGitHub
+from exporter.demo import FakeGitHub
 
 
 def main() -> None:

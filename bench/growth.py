@@ -12,8 +12,8 @@ import sys
 import threading
 
 from bench.common import TOKEN, Report, make_repo, now, repo_names, running
-from bench.processes import child, clean_env, rss_kib
-from exporter.fakegithub import FakeGitHub
+from exporter.demo import FakeGitHub
+from tests.processes import child, clean_env, rss_kib
 
 POINTS_PER_HOUR = 5000
 WINDOWS_PER_HOUR = 4  # a refresh every 15 minutes
@@ -25,13 +25,13 @@ def _child_main() -> None:
     """In the child: wire the exporter as `serve` does; refresh and scrape on each line read; report JSON."""
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from exporter.app import create_app
     from exporter.collector import HealthCollector
-    from exporter.github_source import GitHubSource
+    from exporter.github.credentials import TokenProvider
+    from exporter.github.source import GitHubSource
+    from exporter.metrics.registry import default_registry
     from exporter.refresh import Refresher
-    from exporter.registry import default_registry
     from exporter.settings import Settings
-    from exporter.token import TokenProvider
+    from exporter.web.app import create_app
 
     settings = Settings.from_env(os.environ)
     metrics = default_registry()

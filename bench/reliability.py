@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from bench.processes import child, clean_env, free_port, rss_kib, wait_until_served
-from exporter.fakegithub import demo_github
+from exporter.demo import demo_github
+from tests.processes import child, clean_env, free_port, rss_kib, wait_until_served
 
 
 @contextlib.contextmanager

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import httpx
 
 from bench.common import TOKEN, Report, make_repo, median, now, percentile, repo_names, running
-from bench.processes import child, clean_env, free_port, rss_kib, wait_until_served
-from exporter.fakegithub import FakeGitHub
+from exporter.demo import FakeGitHub
+from tests.processes import child, clean_env, free_port, rss_kib, wait_until_served
 
 CLIENTS = 50
 SCRAPES = 10_000

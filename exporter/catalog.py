@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from exporter.registry import MetricRegistry, default_registry
+from exporter.metrics.registry import MetricRegistry, default_registry
 
 Kind = Literal["gauge", "counter", "info"]
 PREFIX = "system_health_exporter"

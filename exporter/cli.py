@@ -19,11 +19,11 @@ from pydantic import SecretStr
 from exporter import __version__
 from exporter.collector import HealthCollector
 from exporter.errors import SourceError
-from exporter.github_source import GitHubSource
+from exporter.github.credentials import TokenProvider
+from exporter.github.source import GitHubSource
+from exporter.metrics.registry import MetricRegistry, default_registry
 from exporter.refresh import Refresher, RefreshResult
-from exporter.registry import MetricRegistry, default_registry
 from exporter.settings import Settings, SettingsError
-from exporter.token import TokenProvider
 from exporter.tracing import init_tracing
 
 logger = logging.getLogger("exporter")
@@ -59,7 +59,7 @@ def build(
 @contextlib.contextmanager
 def _demo(settings: Settings) -> Iterator[Settings]:
     """Start the embedded fake GitHub and point the settings at it."""
-    from exporter.fakegithub import demo_github
+    from exporter.demo import demo_github
 
     fake = demo_github(datetime.now(UTC))
     url = fake.start()
@@ -86,7 +86,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     init_tracing(settings)  # before the app exists, so ddtrace instruments FastAPI
     import uvicorn
 
-    from exporter.app import MAX_HEADER_BYTES, create_app
+    from exporter.web.app import MAX_HEADER_BYTES, create_app
 
     tokens = TokenProvider(settings)
     _check_token(settings, tokens)
@@ -112,7 +112,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_report(result: RefreshResult, as_json: bool) -> None:
-    from exporter.app import refresh_report
+    from exporter.web.app import refresh_report
 
     if as_json:
         print(json.dumps(refresh_report(result), indent=2, sort_keys=True))

@@ -15,9 +15,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 from exporter import __version__, catalog
-from exporter.rate_limit import RateLimitSnapshot
+from exporter.github.rate_limit import RateLimitSnapshot
+from exporter.metrics.registry import MetricRegistry
 from exporter.refresh import RefreshResult
-from exporter.registry import MetricRegistry
 from exporter.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from typing import Protocol
 
 from exporter import tracing
 from exporter.errors import Reason, SourceError
-from exporter.github_data import RepoData
-from exporter.rate_limit import RateLimitSnapshot
-from exporter.registry import MetricRegistry, MetricSpec
+from exporter.github.rate_limit import RateLimitSnapshot
+from exporter.metrics.registry import MetricRegistry, MetricSpec
+from exporter.metrics.repo_data import RepoData
 from exporter.settings import Settings
 
 logger = logging.getLogger(__name__)

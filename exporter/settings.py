@@ -75,12 +75,12 @@ class Settings(BaseModel):
     dd_trace_agent_url: OptionalStr = Field(None, alias="DD_TRACE_AGENT_URL")
     dd_site: str = Field("datadoghq.com", alias="DD_SITE", min_length=1)
 
-    # Conditional requests (exporter/github_cache.py): a 304 costs no rate-limit point.
+    # Conditional requests (exporter/etag_cache.py): a 304 costs no rate-limit point.
     conditional_requests: bool = Field(True, alias="EXPORTER_CONDITIONAL_REQUESTS")
     http_cache_max_entries: int = Field(10_000, alias="EXPORTER_HTTP_CACHE_MAX_ENTRIES", ge=1, le=1_000_000)
     http_cache_max_bytes: int = Field(64 * 1024 * 1024, alias="EXPORTER_HTTP_CACHE_MAX_BYTES", ge=0, le=2**34)
 
-    # Rate limits (exporter/rate_limit.py): requests left unspent before the reset (capped at limit/10).
+    # Rate limits (exporter/github/rate_limit.py): requests left unspent before the reset (capped at limit/10).
     rate_limit_reserve: int = Field(100, alias="EXPORTER_RATE_LIMIT_RESERVE", ge=0, le=100_000)
 
     @field_validator("repos")

@@ -24,7 +24,7 @@ from exporter.settings import Settings
 if TYPE_CHECKING:
     import requests
 
-    from exporter.github_http import HttpRequest, Send
+    from exporter.github.transport import HttpRequest, Send
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ _LOG_DEFAULTS = {"dd.service": "", "dd.env": "", "dd.version": "", "dd.trace_id"
 # thing", which the metric span reports when it matters.
 _FAILED_STATUSES = frozenset({401, 403, 429})
 _NUMERIC_SEGMENT = re.compile(r"/\d+(?=/|$)")
-_CACHE_HEADER = "X-Exporter-Cache"  # github_cache.CACHE_HEADER, named here to keep PyGithub out of this module
+_CACHE_HEADER = "X-Exporter-Cache"  # etag_cache.CACHE_HEADER, named here to keep PyGithub out of this module
 
 _tracer: Any = None  # ddtrace's tracer, once init_tracing turned tracing on
 
@@ -228,7 +228,7 @@ def _trace_async(
 
 
 def github_request_span(request: HttpRequest, send: Send) -> requests.Response:
-    """`github_http` middleware: a `github.request` span per GitHub request (never its headers)."""
+    """`transport` middleware: a `github.request` span per GitHub request (never its headers)."""
     if _tracer is None:
         return send(request)
     parts = urllib.parse.urlsplit(request.url)
@@ -248,7 +248,7 @@ def github_request_span(request: HttpRequest, send: Send) -> requests.Response:
         if remaining.isdigit():
             active.set_metric("github.ratelimit.remaining", int(remaining))
         cache = response.headers.get(_CACHE_HEADER)
-        if cache:  # GitHub answered 304 and github_cache handed PyGithub the stored 200
+        if cache:  # GitHub answered 304 and etag_cache handed PyGithub the stored 200
             active.set_tag("github.cache", cache)
         if status >= 500 or status in _FAILED_STATUSES:
             active.error = 1

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from exporter.catalog import PREFIX, CatalogEntry, catalog  # noqa: E402
-from exporter.registry import default_registry  # noqa: E402
+from exporter.metrics.registry import default_registry  # noqa: E402
 from exporter.settings import Settings  # noqa: E402
 
 CONF_PATH = ROOT / "datadog-agent-conf" / "conf.d" / "openmetrics.d" / "conf.yaml"

@@ -14,14 +14,14 @@ import httpx
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.app import create_app
 from exporter.collector import HealthCollector
-from exporter.fakegithub import FakeGitHub
-from exporter.github_source import GitHubSource
+from exporter.demo import FakeGitHub
+from exporter.github.credentials import TokenProvider
+from exporter.github.source import GitHubSource
+from exporter.metrics.registry import default_registry
 from exporter.refresh import Refresher
-from exporter.registry import default_registry
 from exporter.settings import Settings
-from exporter.token import TokenProvider
+from exporter.web.app import create_app
 from tests.conftest import NOW, settings_for
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from exporter.cli import Exporter, build
-from exporter.fakegithub import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun
+from exporter.demo import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun
 from exporter.settings import Settings
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -1,16 +1,92 @@
-"""Real exporter processes on loopback, always stopped by the test that starts them."""
+"""Real child processes on loopback (exporters, fakes, benchmarks): started, waited for with a deadline,
+always stopped. Tests and `bench/` share these; `bench/` imports them, never the reverse."""
 
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import httpx
 
-from bench.processes import clean_env, free_port, stop
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clean_env(**env: str) -> dict[str, str]:
+    """The environment without our variables, plus `env`."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("EXPORTER_", "GITHUB_TOKEN", "DD_"))}
+    kept.update(env)
+    return kept
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) of a process in KiB, from /proc/PID/status."""
+    values = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                values[name] = int(rest.split()[0])
+    return values["VmRSS"], values["VmHWM"]
+
+
+@contextlib.contextmanager
+def child(args: Sequence[str], env: Mapping[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """`python ARGS` in a child process, terminated (then killed) on the way out."""
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        env=dict(env),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """Terminate, kill after `timeout` seconds, every wait bounded; then close its pipes."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def wait_until_served(
+    url: str, process: subprocess.Popen[str], timeout: float = 60.0, must_contain: str | None = None
+) -> float:
+    """Poll `url` every 5 ms until it answers 200 (containing `must_contain`); return seconds waited."""
+    start = time.monotonic()
+    with httpx.Client(timeout=5.0) as client:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{url}: the process exited with {process.returncode}")
+            with contextlib.suppress(httpx.TransportError):
+                response = client.get(url)
+                if response.status_code == 200 and (must_contain is None or must_contain in response.text):
+                    return time.monotonic() - start
+            if time.monotonic() - start > timeout:
+                raise RuntimeError(f"{url} was not served within {timeout:.0f}s")
+            time.sleep(0.005)
 
 
 def exporter_env(**env: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from exporter.cli import main
-from exporter.fakegithub import FakeCommit, FakeGitHub, Fault
+from exporter.demo import FakeCommit, FakeGitHub, Fault
 from tests.conftest import repo, run
 from tests.processes import exporter_env, serving
 

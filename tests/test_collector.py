@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter.fakegithub import FakeGitHub, Fault
+from exporter.demo import FakeGitHub, Fault
 from tests.conftest import Wiring, commit, repo, run
 
 

@@ -8,15 +8,15 @@ from collections.abc import Callable
 
 import requests
 
-from bench.old_job import old_job_refresh
-from exporter import github_http
-from exporter.fakegithub import FakeCommit, FakeGitHub, FakeRepo
-from exporter.github_source import GitHubSource
+from exporter.demo import FakeCommit, FakeGitHub, FakeRepo
+from exporter.github import transport
+from exporter.github.credentials import TokenProvider
+from exporter.github.source import GitHubSource
+from exporter.metrics.registry import default_registry
 from exporter.refresh import Refresher
-from exporter.registry import default_registry
 from exporter.settings import Settings
-from exporter.token import TokenProvider
 from tests.conftest import NOW, REPO, Wiring, commit, repo, run, settings_for
+from tests.old_job import old_job_refresh
 
 GITHUB_MAX_CONCURRENT_REQUESTS = 100
 
@@ -83,7 +83,7 @@ def test_one_new_ci_run_costs_only_the_runs_list_and_its_jobs(fake: FakeGitHub, 
 
 
 class Gate:
-    """A `github_http` middleware that holds each request until `target` are in flight together
+    """A `transport` middleware that holds each request until `target` are in flight together
     (or 10 s passed), recording the most ever in flight."""
 
     def __init__(self, target: int) -> None:
@@ -93,7 +93,7 @@ class Gate:
         self._open = False
         self._changed = threading.Condition()
 
-    def __call__(self, request: github_http.HttpRequest, send: github_http.Send) -> requests.Response:
+    def __call__(self, request: transport.HttpRequest, send: transport.Send) -> requests.Response:
         with self._changed:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
@@ -116,7 +116,7 @@ def fifty_repos(fake: FakeGitHub) -> list[str]:
 
 
 def refresh_through(gate: Gate, settings: Settings) -> None:
-    source = GitHubSource(settings, TokenProvider(settings), hooks=github_http.HttpHooks([gate]))
+    source = GitHubSource(settings, TokenProvider(settings), hooks=transport.HttpHooks([gate]))
     result = Refresher(settings, default_registry(), source)()
     assert not result.failed
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
-from exporter.fakegithub import FakeGitHub, Fault
+from exporter.demo import FakeGitHub, Fault
 from tests.conftest import Wiring, commit, repo, run
 
 PROMTOOL = Path(__file__).resolve().parents[1] / ".tools/prometheus/usr/bin/promtool"

@@ -6,7 +6,7 @@ import asyncio
 
 import httpx
 
-from exporter.fakegithub import FakeGitHub
+from exporter.demo import FakeGitHub
 from tests.conftest import repo, run
 from tests.processes import exporter_env, serving
 

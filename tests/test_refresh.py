@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.fakegithub import FakeGitHub, Fault
-from exporter.github_data import RepoData
-from exporter.github_source import GitHubSource
+from exporter.demo import FakeGitHub, Fault
+from exporter.github.credentials import TokenProvider
+from exporter.github.source import GitHubSource
+from exporter.metrics.registry import MetricRegistry, default_registry, system_health_metric
+from exporter.metrics.repo_data import RepoData
 from exporter.refresh import Refresher
-from exporter.registry import MetricRegistry, default_registry, system_health_metric
-from exporter.token import TokenProvider
 from tests.conftest import NOW, Wiring, commit, repo, run, settings_for
 from tests.helpers import series, value
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from exporter.github_data import RepoData
-from exporter.registry import system_health_metric
+from exporter.metrics.registry import system_health_metric
+from exporter.metrics.repo_data import RepoData
 
 _PASSING_JOB_CONCLUSIONS = frozenset({"success", "skipped", "neutral"})
 

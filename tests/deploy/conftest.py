@@ -23,8 +23,8 @@ import httpx
 import pytest
 import yaml
 
-from bench.processes import stop
-from exporter.fakegithub import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun, Fault
+from exporter.demo import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun, Fault
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.fakegithub import FakeGitHub
+from exporter.demo import FakeGitHub
 from tests.deploy.conftest import BROKEN, GOOD, exporter_env, kind, render_chart, shipped_conf
 
 OLD_TAGS = ["env:development", "service:metta", "source:softmax-system-health"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from exporter.catalog import catalog
-from exporter.registry import default_registry
+from exporter.metrics.registry import default_registry
 from exporter.settings import Settings
 from tests.deploy.conftest import CHART, CONF, ROOT, shipped_conf
 

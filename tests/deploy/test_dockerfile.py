@@ -140,7 +140,7 @@ def test_dockerignore_keeps_tests_tools_and_caches_out_of_the_build_context(path
 
 
 @pytest.mark.parametrize(
-    "path", ["pyproject.toml", "requirements.lock", "README.md", "exporter/cli.py", "exporter/fakegithub/demo.py"]
+    "path", ["pyproject.toml", "requirements.lock", "README.md", "exporter/cli.py", "exporter/demo/sample.py"]
 )
 def test_dockerignore_lets_the_package_into_the_build_context(path: str) -> None:
     assert not dockerignored(path)

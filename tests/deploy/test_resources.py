@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from exporter.fakegithub import FakeGitHub
+from exporter.demo import FakeGitHub
 from tests.deploy.conftest import container, exporter_env
 
 MIB = 1024

@@ -16,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.processes import stop
-from tests.processes import exporter_env, free_port
+from tests.processes import exporter_env, free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 APM_TEST_AGENT = ROOT / ".venv-apm" / "bin" / "ddapm-test-agent"

@@ -64,10 +64,10 @@ def decorated() -> dict[str, Any]:
 
 
 def off() -> dict[str, Any]:
-    from exporter.app import create_app
     from exporter.cli import build
-    from exporter.fakegithub import FakeGitHub, FakeRepo
+    from exporter.demo import FakeGitHub, FakeRepo
     from exporter.settings import Settings
+    from exporter.web.app import create_app
 
     fake = FakeGitHub(repos=[FakeRepo("octo/app")])
     url = fake.start()

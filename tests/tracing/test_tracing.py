@@ -19,8 +19,8 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from exporter import tracing
-from exporter.fakegithub import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun, Fault
-from exporter.registry import default_registry
+from exporter.demo import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun, Fault
+from exporter.metrics.registry import default_registry
 from exporter.settings import Settings
 from exporter.tracing import agent_url, trace
 from tests.tracing.conftest import (

@@ -1,0 +1,408 @@
+"""FakeGitHub: GitHub's REST API (the endpoints the exporter reads) on 127.0.0.1, in a thread.
+
+Imitates GitHub's headers (x-ratelimit-*, ETag, Cache-Control, x-github-request-id), the primary
+rate limit (one point a request, none for a 304 or for /rate_limit), token checks (401 Bad
+credentials), conditional requests (If-None-Match -> 304) and injectable faults (see faults.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from exporter.demo import payloads
+from exporter.demo.faults import BODY_KINDS, Fault, damage
+from exporter.demo.model import FakeRepo
+from exporter.demo.routes import Answer, find_repo, route
+
+HANG_LIMIT_SECONDS = 30.0
+RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+SECONDARY_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID {id}."
+)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the fake received; status 0 means it sent no answer (refuse, hang, truncated)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    headers: dict[str, str]
+
+
+class FakeGitHub:
+    """A loopback imitation of api.github.com for PyGithub; data is mutable between requests."""
+
+    def __init__(
+        self,
+        repos: Iterable[FakeRepo] = (),
+        rate_limit: int = 5000,
+        clock: Callable[[], datetime] | None = None,
+        anonymous_rate_limit: int = 60,
+    ) -> None:
+        self.repos: list[FakeRepo] = list(repos)
+        self.rate_limit = rate_limit
+        self.anonymous_rate_limit = anonymous_rate_limit
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.valid_tokens: set[str] | None = None
+        self.latency_seconds = 0.0
+        self._used = {"token": 0, "anonymous": 0}  # GitHub counts per user and, anonymously, per IP
+        self.url = ""
+        self._lock = threading.RLock()
+        self._requests: list[RecordedRequest] = []
+        self._faults: list[Fault] = []
+        self._window_reset: datetime | None = None
+        self._request_number = 0
+        self._stopping = threading.Event()
+        self._hang_release = threading.Event()
+        self.hanging = 0  # requests currently held by a "hang" fault
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+
+    # --- data -----------------------------------------------------------------------------
+    def add_repo(self, repo: FakeRepo) -> None:
+        with self._lock:
+            self.repos.append(repo)
+
+    def repo(self, full_name: str) -> FakeRepo:
+        with self._lock:
+            for repo in self.repos:
+                if repo.full_name.lower() == full_name.lower():
+                    return repo
+        raise KeyError(f"fake GitHub has no repository {full_name!r}")
+
+    @property
+    def points_used(self) -> int:
+        """Rate-limit points charged in the current window (token and anonymous requests together)."""
+        with self._lock:
+            return self._used["token"] + self._used["anonymous"]
+
+    @points_used.setter
+    def points_used(self, value: int) -> None:
+        """Set the token pool (e.g. to near the limit); the anonymous pool restarts at 0."""
+        with self._lock:
+            self._used = {"token": value, "anonymous": 0}
+
+    @property
+    def anonymous_points_used(self) -> int:
+        with self._lock:
+            return self._used["anonymous"]
+
+    # --- request log ----------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def count(self, path_contains: str = "", status: int | None = None) -> int:
+        """How many logged requests have `path_contains` in their path (and the status, if given)."""
+        return sum(1 for r in self.requests if path_contains in r.path and (status is None or r.status == status))
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    # --- faults ---------------------------------------------------------------------------
+    def inject(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def release_hangs(self) -> None:
+        """Let every request held by a "hang" fault go (each closes its connection unanswered)."""
+        with self._lock:
+            self._hang_release.set()
+            self._hang_release = threading.Event()
+
+    # --- lifecycle ------------------------------------------------------------------------
+    def start(self) -> str:
+        """Serve on 127.0.0.1 on a free port; return the base URL for PyGithub's base_url."""
+        if self._server is not None:
+            return self.url
+        self._stopping.clear()
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fakegithub", daemon=True
+        )
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving, release hung requests and close kept-alive connections."""
+        self._stopping.set()
+        self.release_hangs()
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeGitHub:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- request handling (called from handler threads) -------------------------------------
+    def _record(self, method: str, path: str, query: dict[str, str], status: int, headers: dict[str, str]) -> None:
+        with self._lock:
+            self._requests.append(RecordedRequest(method, path, query, status, headers))
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.applies_to(path):
+                    fault.used += 1
+                    return fault
+        return None
+
+    def _hang(self) -> None:
+        with self._lock:
+            release = self._hang_release
+            self.hanging += 1
+        try:
+            if not self._stopping.is_set():
+                release.wait(HANG_LIMIT_SECONDS)
+        finally:
+            with self._lock:
+                self.hanging -= 1
+
+    def _rate_state(self, anonymous: bool) -> tuple[int, int, int]:
+        """(limit, used, reset epoch) of the current window, starting a new window when due."""
+        now = self.clock()
+        if self._window_reset is None:
+            self._window_reset = now + timedelta(hours=1)
+        elif now >= self._window_reset:
+            self._window_reset = now + timedelta(hours=1)
+            self._used = {"token": 0, "anonymous": 0}
+        used = self._used["anonymous" if anonymous else "token"]
+        limit = self.anonymous_rate_limit if anonymous else self.rate_limit
+        return limit, used, int(self._window_reset.timestamp())
+
+    def answer(
+        self, path: str, query: dict[str, str], headers: dict[str, str], fault: Fault | None
+    ) -> tuple[int, bytes | None, dict[str, str]]:
+        """Status, body bytes (None = no body) and headers for one GET, charging the rate limit."""
+        auth = headers.get("authorization", "")
+        token = auth.split(" ", 1)[1].strip() if " " in auth else ""
+        anonymous = not token
+        with self._lock:
+            self._request_number += 1
+            request_id = f"F4KE:{self._request_number:06X}:{self._request_number * 7919:08X}"
+            limit, used, reset = self._rate_state(anonymous)
+            is_rate_limit = path == "/rate_limit"
+            answer = self._decide(path, query, token, fault, limit, used, reset, request_id)
+            if fault is not None and fault.kind in BODY_KINDS:
+                damage(fault.kind, answer.body)
+            body = None if answer.body is None else json.dumps(answer.body, separators=(",", ":")).encode()
+            etag = f'W/"{hashlib.sha256(body or b"").hexdigest()}"'
+            not_modified = answer.status == 200 and headers.get("if-none-match") == etag
+            if not_modified:
+                answer, body = Answer(304, None), None
+            elif not is_rate_limit and used < limit:
+                self._used["anonymous" if anonymous else "token"] += 1
+            limit, used, reset = self._rate_state(anonymous)
+        remaining = 0 if answer.headers.pop("x-forced-remaining-0", None) else max(limit - used, 0)
+        out = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Cache-Control": "private, max-age=60, s-maxage=60",
+            "ETag": etag,
+            "x-github-api-version-selected": "2022-11-28",
+            "x-github-media-type": "github.v3; format=json",
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(remaining),
+            "x-ratelimit-used": str(min(used, limit) if remaining else limit),
+            "x-ratelimit-reset": answer.headers.pop("x-forced-reset", str(reset)),
+            "x-ratelimit-resource": "core",
+            "x-github-request-id": request_id,
+            **answer.headers,
+        }
+        return answer.status, body, out
+
+    def _decide(
+        self,
+        path: str,
+        query: dict[str, str],
+        token: str,
+        fault: Fault | None,
+        limit: int,
+        used: int,
+        reset: int,
+        request_id: str,
+    ) -> Answer:
+        if self.valid_tokens is not None and token and token not in self.valid_tokens:
+            return Answer(401, payloads.error("Bad credentials", 401))
+        if fault is not None and fault.kind not in BODY_KINDS:
+            forced = self._fault_answer(fault, path, query, request_id)
+            if forced is not None:
+                return forced
+        if used >= limit and path != "/rate_limit":
+            return _primary_limit(request_id, str(reset))
+        if path == "/rate_limit":
+            return Answer(200, payloads.rate_limit(limit, used, reset))
+        return route(self.repos, self.url, path, query)
+
+    def _fault_answer(self, fault: Fault, path: str, query: dict[str, str], request_id: str) -> Answer | None:
+        kind = fault.kind
+        retry = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        if kind == "status":
+            code = fault.status or 500
+            phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+            return Answer(code, payloads.error(phrase, code), dict(retry))
+        if kind == "unauthorized":
+            return Answer(401, payloads.error("Bad credentials", 401))
+        if kind == "not_found":
+            return Answer(404, payloads.error("Not Found", 404))
+        if kind == "empty_repository":
+            return Answer(409, payloads.error("Git Repository is empty.", 409))
+        if kind == "primary_rate_limit":
+            reset = int((self.clock() + timedelta(seconds=fault.reset_in or 60)).timestamp())
+            answer = _primary_limit(request_id, str(reset))
+            answer.headers.update(retry)
+            return answer
+        if kind == "secondary_rate_limit":
+            body = payloads.error(SECONDARY_MESSAGE.format(id=request_id), 403)
+            return Answer(403, body, {"Retry-After": str(fault.retry_after or 60)})
+        if kind == "too_many_requests":
+            return Answer(429, payloads.error("Too Many Requests", 429), dict(retry))
+        if kind == "moved":
+            found = find_repo(self.repos, path)
+            if found is None:
+                return None
+            repo, rest = found
+            location = f"{self.url}/repositories/{repo.id}{rest}" + (f"?{urlencode(query)}" if query else "")
+            body = {
+                "message": "Moved Permanently",
+                "url": location,
+                "documentation_url": "https://docs.github.com/v3/#http-redirects",
+            }
+            return Answer(301, body, {"Location": location})
+        return None
+
+
+def _primary_limit(request_id: str, reset: str) -> Answer:
+    message = (
+        f"API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, "
+        f"please include the request ID {request_id}."
+    )
+    body = {"message": message, "documentation_url": RATE_LIMIT_DOCS, "status": "403"}
+    return Answer(403, body, {"x-forced-remaining-0": "1", "x-forced-reset": reset})
+
+
+def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(_Handler):
+        owner = fake
+
+    return Handler
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive, as GitHub's front end; transport faults act on the socket."""
+
+    owner: FakeGitHub
+    protocol_version = "HTTP/1.1"
+    server_version = "github.com"
+    sys_version = ""
+    timeout = 60
+
+    def setup(self) -> None:
+        super().setup()
+        with self.owner._lock:
+            self.owner._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.owner._lock:
+            self.owner._connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: tests read fake.requests instead of stderr."""
+
+    def do_GET(self) -> None:
+        fake = self.owner
+        split = urlsplit(self.path)
+        path, query = split.path, dict(parse_qsl(split.query, keep_blank_values=True))
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        if fake.latency_seconds > 0:
+            fake._stopping.wait(fake.latency_seconds)
+        fault = fake._take_fault(path)
+        kind = fault.kind if fault else None
+        if kind in ("refuse", "hang"):
+            if kind == "hang":
+                fake._hang()
+            fake._record("GET", path, query, 0, headers)
+            self.close_connection = True
+            return
+        if kind in ("truncated", "not_json"):
+            # A mangled body is a 200 with a body, even to a conditional request (a 304 has no body).
+            plain = {key: value for key, value in headers.items() if key not in ("if-none-match", "if-modified-since")}
+            status, body, out = fake.answer(path, query, plain, None)
+        else:
+            status, body, out = fake.answer(path, query, headers, fault)
+        if kind == "not_json":  # an error page from a front end: its own body, no ETag of the JSON's
+            body, out["Content-Type"] = b"<html><body>Unicorn! We had a problem.</body></html>", "text/html"
+            out.pop("ETag", None)
+        declared = len(body or b"") + (512 if kind == "truncated" else 0)
+        fake._record("GET", path, query, 0 if kind == "truncated" else status, headers)
+        try:
+            self.send_response(status)
+            for key, value in out.items():
+                self.send_header(key, value)
+            if status != 304:
+                self.send_header("Content-Length", str(declared))
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+        if kind == "truncated":
+            self.close_connection = True
+
+    def do_HEAD(self) -> None:
+        self.send_error(405)
+
+    def _not_allowed(self) -> None:
+        self.close_connection = True  # the request body is never read
+        body = json.dumps(payloads.error("Not Found", 404)).encode()
+        self.send_response(404)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed

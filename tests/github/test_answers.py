@@ -1,0 +1,53 @@
+"""Answers PyGithub must not read: refused at the seam with a bounded reason."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import requests
+
+from exporter.github.answers import problem_with
+
+RUNS = "/repos/o/r/actions/workflows/checks.yml/runs"
+
+
+def answer(status: int, body: Any = None, **headers: str) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update({name.replace("_", "-"): text for name, text in headers.items()})
+    response.raw = io.BytesIO(json.dumps(body).encode() if body is not None else b"")
+    return response
+
+
+def run_item(**fields: Any) -> dict[str, Any]:
+    item = {"id": 1, "status": "completed", "conclusion": "success", "created_at": "2026-11-20T12:00:00Z"}
+    item |= {"html_url": "https://github.com/o/r/actions/runs/1", "jobs_url": "https://api/jobs", **fields}
+    return item
+
+
+def test_a_redirect_left_over_after_the_seam_followed_what_it_may_is_moved() -> None:
+    problem = problem_with(RUNS, answer(301, location="https://elsewhere.example/repos/o/r"))
+    assert problem is not None and problem.reason == "moved"
+
+
+def test_a_run_list_of_githubs_shape_passes() -> None:
+    body = {"total_count": 2, "workflow_runs": [run_item(), run_item(id=2, status="in_progress", conclusion=None)]}
+    assert problem_with(RUNS, answer(200, body)) is None
+
+
+def test_a_completed_run_with_a_null_conclusion_is_bad_response() -> None:
+    problem = problem_with(RUNS, answer(200, {"workflow_runs": [run_item(conclusion=None)]}))
+    assert problem is not None and problem.reason == "bad_response"
+    assert "item 0: conclusion is null on a completed item" in str(problem)
+
+
+def test_a_true_is_not_a_run_id() -> None:
+    problem = problem_with(RUNS, answer(200, {"workflow_runs": [run_item(id=True)]}))
+    assert problem is not None and "id is a bool" in str(problem)
+
+
+def test_answers_of_paths_the_metrics_do_not_list_are_not_checked() -> None:
+    assert problem_with("/repos/o/r", answer(200, {"anything": None})) is None
+    assert problem_with(RUNS, answer(500, {"message": "Server Error"})) is None

@@ -1,0 +1,156 @@
+"""The HTTP app, in process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from exporter.demo import FakeGitHub
+from exporter.web.app import create_app
+from tests.conftest import Wiring, commit, repo, run
+
+
+class InProcess:
+    """A synchronous client that calls the ASGI app directly (httpx.ASGITransport), no server."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self._app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://exporter") as client:
+                return await client.request(method, path, **kwargs)
+
+        return asyncio.run(send())
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def client(fake: FakeGitHub, wire: Wiring) -> Iterator[InProcess]:
+    fake.add_repo(repo(runs=[run(1)], commits=[commit(1, "hotfix: a"), commit(2, "Revert b")]))
+    exporter = wire(EXPORTER_REFRESH_MIN_INTERVAL_SECONDS="0")
+    yield InProcess(create_app(exporter.settings, exporter.collector, exporter.registry))
+
+
+def test_metrics_is_prometheus_text_that_a_browser_shows_as_text(client: InProcess) -> None:
+    response = client.get("/metrics", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'commits_hotfix{branch="main",repo="octo/app"} 1.0' in response.text
+
+
+def test_metrics_answers_openmetrics_when_asked(client: InProcess) -> None:
+    response = client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.rstrip().endswith("# EOF")
+    assert "system_health_exporter_info{" in response.text
+
+
+def test_refresh_recomputes_and_answers_every_value_as_json(client: InProcess, fake: FakeGitHub) -> None:
+    client.get("/metrics")
+    fake.clear_requests()
+    for method in ("GET", "POST"):
+        body = client.request(method, "/refresh").json()
+        metrics = body["repositories"]["octo/app"]["metrics"]
+        assert metrics["ci.tests_passing_on_main"]["value"] == 1.0
+        assert metrics["commits.hotfix"]["value"] == 1.0
+        assert metrics["commits.reverts"]["value"] == 1.0
+        assert body["failed"] == 0
+        assert body["seconds"] >= 0
+    assert len(fake.requests) == 6
+
+
+def test_refresh_reports_per_repository_errors(client: InProcess, fake: FakeGitHub) -> None:
+    fake.repos.clear()
+    body = client.post("/refresh").json()
+    error = body["repositories"]["octo/app"]["metrics"]["commits.hotfix"]["error"]
+    assert error["reason"] == "not_found"
+    assert body["failed"] == 3
+
+
+def test_healthz_answers_without_touching_github(client: InProcess, fake: FakeGitHub) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert fake.requests == []
+
+
+def test_the_index_links_to_metrics_and_refresh_with_security_headers(client: InProcess) -> None:
+    response = client.get("/")
+    assert 'href="/metrics"' in response.text and 'href="/refresh"' in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+def test_an_unknown_path_is_a_plain_404(client: InProcess) -> None:
+    response = client.get("/nope")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+def test_a_wrong_method_is_405(client: InProcess) -> None:
+    assert client.delete("/metrics").status_code == 405
+
+
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_refresh_inside_the_cooldown_is_429_with_retry_after(fake: FakeGitHub, wire: Wiring) -> None:
+    fake.add_repo(repo(runs=[run(1)]))
+    exporter, clock = wire(EXPORTER_REFRESH_MIN_INTERVAL_SECONDS="10"), Clock()
+    client = InProcess(create_app(exporter.settings, exporter.collector, exporter.registry, monotonic=clock))
+    assert client.post("/refresh").status_code == 200
+    clock.now += 3
+    refused = client.post("/refresh")
+    assert (refused.status_code, refused.headers["retry-after"]) == (429, "7")
+    clock.now += 7
+    assert client.get("/refresh").status_code == 200
+    assert exporter.collector.refreshes_started == 2
+
+
+def test_refresh_with_a_token_configured_needs_the_bearer_token(fake: FakeGitHub, wire: Wiring) -> None:
+    fake.add_repo(repo(runs=[run(1)]))
+    exporter = wire(EXPORTER_REFRESH_TOKEN="s3cret", EXPORTER_REFRESH_MIN_INTERVAL_SECONDS="0")
+    client = InProcess(create_app(exporter.settings, exporter.collector, exporter.registry))
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
+        refused = client.post("/refresh", headers=headers)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
+        assert "s3cret" not in refused.text
+    assert exporter.collector.refreshes_started == 0
+    assert client.post("/refresh", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_concurrent_refresh_calls_join_one_refresh(fake: FakeGitHub, wire: Wiring) -> None:
+    fake.add_repo(repo(runs=[run(1)]))
+    fake.latency_seconds = 0.05
+    exporter = wire()
+    app = create_app(exporter.settings, exporter.collector, exporter.registry)
+
+    async def many() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://exporter") as client:
+            answers = await asyncio.gather(*(client.post("/refresh") for _ in range(20)))
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(many()) == [200] * 20
+    assert exporter.collector.refreshes_started == 1
+    assert len(fake.requests) == 3
