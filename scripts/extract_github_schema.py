@@ -20,6 +20,7 @@ OPERATIONS = (
     "actions/list-workflow-runs",
     "actions/list-jobs-for-workflow-run",
     "actions/get-workflow",
+    "actions/list-repo-workflows",
     "repos/list-commits",
     "repos/get",
 )

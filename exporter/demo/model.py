@@ -37,7 +37,11 @@ def _default_jobs() -> list[FakeJob]:
 
 @dataclass
 class FakeRun:
-    """One workflow run; `jobs` are the jobs of its latest attempt (`run_attempt`)."""
+    """One workflow run; `jobs` are the jobs of its latest attempt (`run_attempt`).
+
+    `head_repository` is the fork (`owner/name`) a pull request's head lives in; None: the repository
+    itself. A fork's branch may well be named `main`: its runs then carry `head_branch="main"`.
+    """
 
     id: int
     conclusion: str | None
@@ -49,6 +53,7 @@ class FakeRun:
     jobs: list[FakeJob] = field(default_factory=_default_jobs)
     workflow_file: str = "checks.yml"
     head_sha: str | None = None
+    head_repository: str | None = None
 
     @property
     def sha(self) -> str:

@@ -95,7 +95,7 @@ def user(base: str, login: str, kind: str = "User") -> Json:
     }
 
 
-def minimal_repository(base: str, repo: FakeRepo) -> Json:
+def minimal_repository(base: str, repo: FakeRepo, fork: bool = False) -> Json:
     """A `minimal-repository` object, as embedded in workflow runs."""
     url = f"{base}/repos/{repo.full_name}"
     return {
@@ -107,7 +107,7 @@ def minimal_repository(base: str, repo: FakeRepo) -> Json:
         "owner": user(base, repo.owner, "Organization"),
         "html_url": f"{HTML}/{repo.full_name}",
         "description": None,
-        "fork": False,
+        "fork": fork,
         "url": url,
         **{key: url + suffix for key, suffix in _REPO_URLS.items()},
     }
@@ -226,7 +226,11 @@ def workflow_run(base: str, repo: FakeRepo, run: FakeRun, run_number: int) -> Js
             "committer": {"name": "GitHub", "email": "noreply@github.com"},
         },
         "repository": minimal_repository(base, repo),
-        "head_repository": minimal_repository(base, repo),
+        "head_repository": (
+            minimal_repository(base, FakeRepo(run.head_repository), fork=True)
+            if run.head_repository
+            else minimal_repository(base, repo)
+        ),
     }
 
 

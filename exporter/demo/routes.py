@@ -58,6 +58,8 @@ def route(repos: Sequence[FakeRepo], base: str, path: str, query: dict[str, str]
         return Answer(200, payloads.full_repository(base, repo, CREATED))
     if rest == "/commits":
         return list_commits(repo, base, query)
+    if rest == "/actions/workflows":
+        return list_workflows(repo, base, query)
     match = re.fullmatch(r"/actions/workflows/([^/]+)(/runs)?", rest)
     if match:
         workflow_file = repo.find_workflow(match[1])
@@ -81,6 +83,12 @@ def run_number(repo: FakeRepo, run: FakeRun) -> int:
     """Runs of a workflow are numbered 1, 2, ... in creation order."""
     same = sorted((r for r in repo.runs if r.workflow_file == run.workflow_file), key=lambda r: (r.created_at, r.id))
     return same.index(run) + 1
+
+
+def list_workflows(repo: FakeRepo, base: str, query: dict[str, str]) -> Answer:
+    workflows = [payloads.workflow(base, repo, workflow_file, CREATED) for workflow_file in repo.workflows]
+    page, links = paginate(workflows, repo, base, "/actions/workflows", query)
+    return Answer(200, {"total_count": len(workflows), "workflows": page}, links)
 
 
 def list_runs(repo: FakeRepo, base: str, workflow_file: str, query: dict[str, str]) -> Answer:

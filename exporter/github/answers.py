@@ -81,10 +81,11 @@ def _each(key: str | None, fields: tuple[tuple[str, type | tuple[type, ...]], ..
 
 _RUNS = _each(
     "workflow_runs",
-    (("id", int), ("status", str), ("created_at", str), ("html_url", str), ("jobs_url", str)),
+    (("id", int), ("event", str), ("status", str), ("created_at", str), ("html_url", str), ("jobs_url", str)),
     conclusion=True,
 )
 _JOBS = _each("jobs", (("name", str), ("status", str)), conclusion=True)
+_WORKFLOWS = _each("workflows", (("id", int), ("path", str)), conclusion=False)
 _COMMITS = _each(
     None,
     (("sha", str), ("commit.message", str), ("commit.committer.date", str), ("parents", list)),
@@ -93,6 +94,7 @@ _COMMITS = _each(
 CHECKS: tuple[tuple[re.Pattern[str], Check], ...] = (
     (re.compile(r"/actions/workflows/[^/]+/runs$"), _RUNS),
     (re.compile(r"/actions/runs/\d+/jobs$"), _JOBS),
+    (re.compile(r"/actions/workflows$"), _WORKFLOWS),
     (re.compile(r"/commits$"), _COMMITS),
 )
 

@@ -16,6 +16,7 @@ PyGithub reads it or the ETag cache keeps it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -41,6 +42,16 @@ logger = logging.getLogger(__name__)
 
 RUNS_PER_PAGE = 10
 SKIPPED_RUN_CONCLUSIONS = frozenset({"cancelled", "skipped", "stale"})
+# The events whose runs test the branch itself. A `pull_request` run tests a merge of some other head
+# (a fork's branch is often also named `main`, and the runs list's `branch=` matches it); a
+# `merge_group` run tests a candidate on `gh-readonly-queue/<branch>/...` whose failure keeps it off
+# the branch; `workflow_run`, `repository_dispatch` and the like are not CI.
+BRANCH_EVENTS = frozenset({"push", "schedule", "workflow_dispatch"})
+# Runs read, newest first, looking for a counted one (10 pages of RUNS_PER_PAGE): past these the
+# newest counted run is older than a hundred runs of others (PRs, cancelled pushes), too old to say
+# how the branch is now, and reading further would cost a page a refresh for as long as it lasts.
+MAX_RUNS_READ = 100
+MAX_WORKFLOWS_NAMED = 20  # in the message of an unknown workflow
 _RETRYABLE_STATUS = (500, 502, 503, 504)
 T = TypeVar("T")
 
@@ -189,34 +200,81 @@ class RepoSession:
             yield item.data
 
     def _fetch_latest_run(self) -> WorkflowRun | None:
+        run = self._newest_counted_run()
+        if run is None:
+            return None
+        jobs = tuple(
+            Job(name=str(job["name"]), status=str(job["status"]), conclusion=job["conclusion"])
+            for job in self._pages(run["jobs_url"], {"filter": "latest", "per_page": 100}, "jobs")
+        )
+        return WorkflowRun(
+            id=int(run["id"]),
+            conclusion=run["conclusion"],
+            run_attempt=int(run.get("run_attempt") or 1),
+            created_at=_timestamp(run["created_at"]),
+            html_url=str(run["html_url"]),
+            jobs=jobs,
+        )
+
+    def _newest_counted_run(self) -> dict[str, Any] | None:
+        """The newest completed run of a BRANCH_EVENTS event not passed over, among the newest MAX_RUNS_READ."""
         workflow = self._client.get_repo(self._repo_name).get_workflow(self._settings.ci_workflow)
         # Only the newest counted run matters: a small page, not PyGithub's 100.
         params = {"branch": self._settings.branch, "status": "completed", "per_page": RUNS_PER_PAGE}
+        read = 0
         try:
-            for run in self._pages(f"{workflow.url}/runs", params, "workflow_runs"):
-                if run["conclusion"] in SKIPPED_RUN_CONCLUSIONS:
-                    continue
-                jobs = tuple(
-                    Job(name=str(job["name"]), status=str(job["status"]), conclusion=job["conclusion"])
-                    for job in self._pages(run["jobs_url"], {"filter": "latest", "per_page": 100}, "jobs")
-                )
-                return WorkflowRun(
-                    id=int(run["id"]),
-                    conclusion=run["conclusion"],
-                    run_attempt=int(run.get("run_attempt") or 1),
-                    created_at=_timestamp(run["created_at"]),
-                    html_url=str(run["html_url"]),
-                    jobs=jobs,
-                )
+            for run in itertools.islice(self._pages(f"{workflow.url}/runs", params, "workflow_runs"), MAX_RUNS_READ):
+                read += 1
+                if run["event"] in BRANCH_EVENTS and run["conclusion"] not in SKIPPED_RUN_CONCLUSIONS:
+                    return run
         except github.UnknownObjectException:
             self._raise_unless_repo_exists()
-            logger.warning("workflow %s not found in %s: no CI data", self._settings.ci_workflow, self._repo_name)
+            raise self._unknown_workflow() from None
+        if read == MAX_RUNS_READ:
+            logger.warning(
+                "%s: none of the newest %d completed runs of %s on %s is a %s run that was not %s: no CI data",
+                self._repo_name,
+                MAX_RUNS_READ,
+                self._settings.ci_workflow,
+                self._settings.branch,
+                "/".join(sorted(BRANCH_EVENTS)),
+                "/".join(sorted(SKIPPED_RUN_CONCLUSIONS)),
+            )
         return None
 
     def _raise_unless_repo_exists(self) -> None:
-        """A 404 on the runs list is an unknown workflow (no data) unless the repository is unknown."""
+        """A 404 on the runs list names an unknown workflow, unless the repository itself is unknown."""
         repository = self._client.get_repo(self._repo_name)
-        repository.update()  # one GET, paid only on this rare path; raises UnknownObjectException
+        try:
+            repository.update()  # one GET, paid only on this rare path
+        except github.UnknownObjectException:
+            raise SourceError(
+                "not_found",
+                f"repository {self._repo_name} (EXPORTER_REPOS) not found: unknown, or not visible to the token",
+            ) from None
+
+    def _unknown_workflow(self) -> SourceError:
+        """The failure of a workflow whose runs GitHub does not know, naming the workflows the repository has."""
+        workflow, repo = self._settings.ci_workflow, self._repo_name
+        try:  # one more page, paid only on this rare path
+            url = f"{self._client.get_repo(repo).url}/actions/workflows"
+            items = list(itertools.islice(self._pages(url, {"per_page": 100}, "workflows"), 100))
+            names = sorted({str(item["path"]).rsplit("/", 1)[-1] for item in items})
+            known = set(names) | {str(item["id"]) for item in items}
+        except Exception as exc:  # the list only makes the message useful: failing to read it fails nothing more
+            return SourceError(
+                "not_found",
+                f"workflow {workflow} (EXPORTER_CI_WORKFLOW) not found in {repo} "
+                f"(its workflows could not be listed: {classify(exc).reason})",
+            )
+        if workflow in known:
+            return SourceError("not_found", f"GitHub answered 404 for the runs of {workflow} in {repo}, which lists it")
+        listed = ", ".join(names[:MAX_WORKFLOWS_NAMED]) + (", …" if len(names) > MAX_WORKFLOWS_NAMED else "")
+        return SourceError(
+            "not_found",
+            f"workflow {workflow} (EXPORTER_CI_WORKFLOW) not found in {repo}; "
+            + (f"its workflows: {listed}" if names else "it has no workflows"),
+        )
 
     def _fetch_commits(self) -> list[Commit]:
         since = self._now - timedelta(days=self._settings.lookback_days)

@@ -51,7 +51,8 @@ class RepoData(Protocol):
     def settings(self) -> Settings: ...
 
     def latest_ci_run(self) -> WorkflowRun | None:
-        """Newest completed CI run on the branch that was not cancelled, skipped or stale; None: no data."""
+        """Newest completed CI run of the branch itself (event push, schedule or workflow_dispatch) that was
+        not cancelled, skipped or stale, among the branch's newest 100 completed runs; None: no data."""
         ...
 
     def recent_commits(self) -> Sequence[Commit]:

@@ -24,7 +24,8 @@ def demo() -> Iterator[FakeGitHub]:
 
 
 def edge_repo() -> FakeRepo:
-    """Data at GitHub's edges: null conclusions, a second attempt, merge commits, queued jobs."""
+    """Data at GitHub's edges: null conclusions, a second attempt, a fork's pull request run on its `main`,
+    merge commits, queued jobs, two workflows."""
     runs = [
         FakeRun(
             id=11,
@@ -48,13 +49,21 @@ def edge_repo() -> FakeRepo:
             created_at=NOW - timedelta(hours=2),
             jobs=[],
         ),
+        FakeRun(
+            id=8,
+            conclusion="failure",
+            event="pull_request",
+            head_repository="someone/case",
+            created_at=NOW - timedelta(hours=3),
+            jobs=[FakeJob("tests", "failure")],
+        ),
     ]
     commits = [
         FakeCommit("a" * 40, "Merge pull request #12 from org/hotfix-login", NOW - timedelta(hours=1), parents=2),
         FakeCommit("b" * 40, 'Revert "Add login" (#11)', NOW - timedelta(hours=2)),
         FakeCommit("c" * 40, "Initial commit", NOW - timedelta(days=30), parents=0),
     ]
-    return FakeRepo("edge/case", runs=runs, commits={"main": commits})
+    return FakeRepo("edge/case", workflows=["checks.yml", "release.yml"], runs=runs, commits={"main": commits})
 
 
 @pytest.fixture

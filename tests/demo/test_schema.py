@@ -37,6 +37,7 @@ REGISTRY: Registry[Any] = Registry().with_resource(URI, DRAFT4.create_resource(D
 ENDPOINTS = {
     "repos/get": "/repos/{repo}",
     "actions/get-workflow": "/repos/{repo}/actions/workflows/checks.yml",
+    "actions/list-repo-workflows": "/repos/{repo}/actions/workflows",
     "actions/list-workflow-runs": "/repos/{repo}/actions/workflows/checks.yml/runs?per_page=100",
     "actions/list-jobs-for-workflow-run": "/repos/{repo}/actions/runs/{run}/jobs?filter=all",
     "repos/list-commits": "/repos/{repo}/commits?per_page=100",
@@ -65,7 +66,7 @@ def test_demo_bodies_match_githubs_schema(demo: FakeGitHub, operation: str) -> N
 
 @pytest.mark.parametrize("operation", sorted(ENDPOINTS))
 def test_edge_case_bodies_match_githubs_schema(edge: FakeGitHub, operation: str) -> None:
-    for run in (11, 10, 9):
+    for run in (11, 10, 9, 8):
         body = fetch(edge, ENDPOINTS[operation], "edge/case", run)
         assert errors_against(operation, body) == []
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from exporter.demo import FakeGitHub, FakeRepo, Fault
+from exporter.demo import FakeGitHub, FakeRepo, FakeRun, Fault
 from tests.demo.conftest import NOW
 
 RUNS = "/repos/Metta-AI/metta/actions/workflows/checks.yml/runs"
@@ -82,6 +82,38 @@ def test_jobs_of_the_latest_attempt_or_of_all_attempts(client: httpx.Client, dem
     every = client.get(f"/repos/Metta-AI/metta/actions/runs/{rerun.id}/jobs", params={"filter": "all"}).json()
     assert {j["run_attempt"] for j in latest["jobs"]} == {2}
     assert every["total_count"] == 2 * latest["total_count"]
+
+
+def test_the_workflows_list_names_every_workflow_of_the_repository_a_page_at_a_time() -> None:
+    workflows = [f"w{n}.yml" for n in range(3)]
+    with FakeGitHub(repos=[FakeRepo("o/r", workflows=workflows)]) as fake, httpx.Client(base_url=fake.url) as http:
+        first = http.get("/repos/o/r/actions/workflows", params={"per_page": "2"})
+        second = http.get(links(first)["next"])
+    assert first.json()["total_count"] == 3
+    listed = first.json()["workflows"] + second.json()["workflows"]
+    assert [w["path"] for w in listed] == [f".github/workflows/{name}" for name in workflows]
+    assert [w["id"] for w in listed] == [fake.repo("o/r").workflow_id(name) for name in workflows]
+
+
+def test_a_forks_pull_request_run_on_its_main_names_the_fork_as_head_repository() -> None:
+    # GitHub matches `branch=main` against the run's head branch, wherever it lives: a fork's `main` too.
+    fork_run = FakeRun(2, "failure", event="pull_request", head_repository="someone/r")
+    fake = FakeGitHub(repos=[FakeRepo("o/r", runs=[FakeRun(1, "success"), fork_run])])
+    with fake, httpx.Client(base_url=fake.url) as http:
+        runs = http.get("/repos/o/r/actions/workflows/checks.yml/runs", params={"branch": "main"}).json()
+    own, fork = sorted(runs["workflow_runs"], key=lambda run: run["id"])
+    assert (own["head_branch"], own["head_repository"]["full_name"], own["head_repository"]["fork"]) == (
+        "main",
+        "o/r",
+        False,
+    )
+    assert (fork["head_branch"], fork["head_repository"]["full_name"], fork["head_repository"]["fork"]) == (
+        "main",
+        "someone/r",
+        True,
+    )
+    assert fork["repository"]["full_name"] == "o/r"
+    assert fork["head_repository"]["id"] != fork["repository"]["id"]
 
 
 def test_unknown_workflows_and_paths_answer_githubs_404(client: httpx.Client) -> None:

@@ -22,7 +22,13 @@ def answer(status: int, body: Any = None, **headers: str) -> requests.Response:
 
 
 def run_item(**fields: Any) -> dict[str, Any]:
-    item = {"id": 1, "status": "completed", "conclusion": "success", "created_at": "2026-11-20T12:00:00Z"}
+    item = {
+        "id": 1,
+        "event": "push",
+        "status": "completed",
+        "conclusion": "success",
+        "created_at": "2026-11-20T12:00:00Z",
+    }
     item |= {"html_url": "https://github.com/o/r/actions/runs/1", "jobs_url": "https://api/jobs", **fields}
     return item
 
@@ -46,6 +52,19 @@ def test_a_completed_run_with_a_null_conclusion_is_bad_response() -> None:
 def test_a_true_is_not_a_run_id() -> None:
     problem = problem_with(RUNS, answer(200, {"workflow_runs": [run_item(id=True)]}))
     assert problem is not None and "id is a bool" in str(problem)
+
+
+def test_a_run_without_its_event_is_bad_response() -> None:
+    # Which runs are the branch's own depends on the event: a run that does not say cannot be judged.
+    problem = problem_with(RUNS, answer(200, {"workflow_runs": [run_item(), run_item(id=2, event=None)]}))
+    assert problem is not None and problem.reason == "bad_response"
+    assert "item 1: event is null" in str(problem)
+
+
+def test_a_workflow_list_item_without_its_path_is_bad_response() -> None:
+    workflows = [{"id": 7, "path": ".github/workflows/checks.yml"}, {"id": 8}]
+    problem = problem_with("/repos/o/r/actions/workflows", answer(200, {"total_count": 2, "workflows": workflows}))
+    assert problem is not None and "item 1: path is missing" in str(problem)
 
 
 def test_answers_of_paths_the_metrics_do_not_list_are_not_checked() -> None:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from exporter.demo import FakeGitHub, FakeJob
-from tests.conftest import Wiring, repo, run
+import logging
+
+import pytest
+
+from exporter.demo import FakeGitHub, FakeJob, Fault
+from tests.clocked import Clock, ClockedExporter
+from tests.conftest import REPO, Wiring, repo, run
 from tests.helpers import series, value
 
 KEY = "ci.tests_passing_on_main"
+GAUGE, LABELS = "ci_tests_passing_on_main", {"repo": REPO, "branch": "main", "workflow": "checks.yml"}
+HEALTH = {"repo": REPO, "metric": KEY}
+# No retries, and a refresh on each scrape once the test clock moved (TTL 1 s on that clock).
+FAST = {"EXPORTER_GITHUB_RETRIES": "0", "EXPORTER_CACHE_TTL_SECONDS": "1", "EXPORTER_SCRAPE_WAIT_SECONDS": "30"}
 
 
 def test_newest_successful_run_with_successful_jobs_is_passing(fake: FakeGitHub, wire: Wiring) -> None:
@@ -19,10 +28,15 @@ def test_newest_failed_run_is_failing_even_after_older_successes(fake: FakeGitHu
     assert value(wire().refresher(), KEY) == 0.0
 
 
-def test_a_failed_job_in_a_successful_looking_run_is_failing(fake: FakeGitHub, wire: Wiring) -> None:
-    jobs = [FakeJob("lint"), FakeJob("tests", conclusion="failure")]
+def test_a_job_allowed_to_fail_does_not_fail_a_successful_run_unless_it_is_required(
+    fake: FakeGitHub, wire: Wiring
+) -> None:
+    # GitHub concludes a run `success` with a failed job only when the job has `continue-on-error`.
+    jobs = [FakeJob("lint"), FakeJob("tests"), FakeJob("nightly-python", conclusion="failure")]
     fake.add_repo(repo(runs=[run(1, "success", jobs=jobs)]))
-    assert value(wire().refresher(), KEY) == 0.0
+    assert value(wire().refresher(), KEY) == 1.0
+    assert value(wire(EXPORTER_CI_REQUIRED_JOBS="tests").refresher(), KEY) == 1.0
+    assert value(wire(EXPORTER_CI_REQUIRED_JOBS="tests,nightly-python").refresher(), KEY) == 0.0
 
 
 def test_skipped_and_neutral_jobs_still_pass(fake: FakeGitHub, wire: Wiring) -> None:
@@ -79,17 +93,105 @@ def test_only_cancelled_runs_is_no_data(fake: FakeGitHub, wire: Wiring) -> None:
     assert value(wire().refresher(), KEY) is None
 
 
-def test_an_unknown_workflow_is_no_data_not_a_failure(fake: FakeGitHub, wire: Wiring) -> None:
+def test_an_unknown_workflow_fails_not_found_naming_the_workflows_the_repository_has(
+    fake: FakeGitHub, wire: Wiring, caplog: pytest.LogCaptureFixture
+) -> None:
     fake.add_repo(repo(runs=[run(1, "success")]))
-    result = wire(EXPORTER_CI_WORKFLOW="missing.yml").refresher()
-    assert value(result, KEY) is None
+    fake.repo(REPO).workflows.append("release.yml")
+    with caplog.at_level(logging.WARNING):
+        result = wire(EXPORTER_CI_WORKFLOW="check.yml").refresher()
+    found = series(result, KEY)
+    assert (found.ok, found.reason, found.value) == (False, "not_found", None)
+    assert found.error == (
+        "workflow check.yml (EXPORTER_CI_WORKFLOW) not found in octo/app; its workflows: checks.yml, release.yml"
+    )
+    assert found.error in caplog.text
+    assert "test-token" not in caplog.text
     assert value(result, "commits.hotfix") == 0.0
 
 
-def test_an_unknown_repository_is_a_not_found_failure(fake: FakeGitHub, wire: Wiring) -> None:
+def test_an_unknown_repository_fails_not_found_with_a_message_of_its_own(fake: FakeGitHub, wire: Wiring) -> None:
     result = wire(EXPORTER_REPOS="octo/missing").refresher()
     found = series(result, KEY, "octo/missing")
     assert (found.ok, found.reason, found.value) == (False, "not_found", None)
+    assert found.error == "repository octo/missing (EXPORTER_REPOS) not found: unknown, or not visible to the token"
+
+
+def test_a_404_on_the_runs_of_a_known_workflow_keeps_the_last_value_fails_visibly_and_recovers(
+    fake: FakeGitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.add_repo(repo(runs=[run(1, "success")]))
+    clock = Clock()
+    exporter = ClockedExporter(fake, clock, **FAST)
+    try:
+        assert exporter.scrape().value(GAUGE, **LABELS) == 1.0
+        fake.inject(Fault(kind="not_found", path_regex=r"/actions/workflows/checks\.yml/runs$", times=1))
+        clock.advance(60)
+        with caplog.at_level(logging.WARNING):
+            faulted = exporter.scrape()
+        assert faulted.value(GAUGE, **LABELS) == 1.0
+        assert faulted.value("system_health_exporter_metric_success", **HEALTH) == 0.0
+        assert faulted.value("system_health_exporter_refresh_errors_total", reason="not_found", **HEALTH) == 1.0
+        assert faulted.value("system_health_exporter_metric_value_age_seconds", **HEALTH) == 60.0
+        assert "GitHub answered 404 for the runs of checks.yml in octo/app, which lists it" in caplog.text
+        clock.advance(60)
+        recovered = exporter.scrape()
+        assert recovered.value(GAUGE, **LABELS) == 1.0
+        assert recovered.value("system_health_exporter_metric_success", **HEALTH) == 1.0
+        assert recovered.value("system_health_exporter_metric_value_age_seconds", **HEALTH) == 0.0
+    finally:
+        exporter.close()
+
+
+# --- which runs are the branch's -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event", ["push", "schedule", "workflow_dispatch"])
+def test_a_push_schedule_or_manual_run_on_the_branch_counts_over_newer_pull_request_runs(
+    fake: FakeGitHub, wire: Wiring, event: str
+) -> None:
+    runs = [
+        run(3, "failure", event="pull_request", minutes_ago=1),
+        run(2, "success", event=event, minutes_ago=2),
+        run(1, "failure", event="push", minutes_ago=3),
+    ]
+    fake.add_repo(repo(runs=runs))
+    assert value(wire().refresher(), KEY) == 1.0
+
+
+@pytest.mark.parametrize(
+    "event", ["pull_request", "pull_request_target", "merge_group", "workflow_run", "repository_dispatch"]
+)
+def test_a_run_of_another_event_on_the_branch_does_not_count(fake: FakeGitHub, wire: Wiring, event: str) -> None:
+    # merge_group runs live on gh-readonly-queue/main/... (the branch filter drops them); the event filter would too.
+    fake.add_repo(repo(runs=[run(2, "failure", event=event, minutes_ago=1), run(1, "success", minutes_ago=5)]))
+    assert value(wire().refresher(), KEY) == 1.0
+
+
+def test_a_forks_pull_request_from_its_own_main_is_not_ci_on_main(fake: FakeGitHub, wire: Wiring) -> None:
+    fork_pr = run(2, "failure", event="pull_request", head_repository="someone/app", minutes_ago=1)
+    fake.add_repo(repo(runs=[fork_pr, run(1, "success", minutes_ago=5)]))
+    exporter = wire()
+    assert value(exporter.refresher(), KEY) == 1.0
+    (runs,) = [r for r in fake.requests if r.path.endswith("/runs")]
+    assert runs.query["branch"] == "main"  # GitHub's filter matched the fork's branch: ours dropped it
+    assert fake.count(f"/actions/runs/{fork_pr.id}/") == 0
+
+
+def test_runs_are_read_at_most_ten_pages_deep_then_no_data_is_logged(
+    fake: FakeGitHub, wire: Wiring, caplog: pytest.LogCaptureFixture
+) -> None:
+    others = [run(1000 + n, "failure", event="pull_request", minutes_ago=n) for n in range(1, 100)]
+    fake.add_repo(repo(runs=[*others, run(1, "success", minutes_ago=500)]))
+    assert value(wire().refresher(), KEY) == 1.0  # the 100th run is still read
+    fake.repo(REPO).runs.append(run(999, "failure", event="pull_request", minutes_ago=0))
+    fake.clear_requests()
+    with caplog.at_level(logging.WARNING):
+        result = wire().refresher()
+    assert series(result, KEY).ok
+    assert value(result, KEY) is None
+    assert fake.count("/actions/workflows/checks.yml/runs") == 10
+    assert "none of the newest 100 completed runs of checks.yml on main" in caplog.text
 
 
 def test_a_missing_required_job_is_failing(fake: FakeGitHub, wire: Wiring) -> None:
