@@ -25,7 +25,7 @@ class RepoSource(Protocol):
 
     def session(self, repo: str, now: datetime, deadline: float) -> RepoData: ...
 
-    def token_refused(self) -> None: ...
+    def begin_refresh(self) -> None: ...
 
     def rate_limit_snapshot(self) -> RateLimitSnapshot | None: ...
 
@@ -93,6 +93,7 @@ class Refresher:
         started_at = self._clock()
         start = self._monotonic()
         deadline = start + self._settings.refresh_deadline_seconds
+        self._source.begin_refresh()
         repos = self._settings.repos
         workers = min(self._settings.github_concurrency, len(repos))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
@@ -125,8 +126,6 @@ class Refresher:
                 span.record_error(exc)
             results = [self._compute(spec, repo, data, setup_error) for spec in self._registry]
             _log_failures(repo, results)
-            if any(result.reason == "unauthorized" for result in results):
-                self._source.token_refused()
             failed = sorted({result.reason or "" for result in results if not result.ok})
             if failed and setup_error is None:
                 span.mark_error(f"metrics failed: {', '.join(failed)}")
