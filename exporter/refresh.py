@@ -27,6 +27,8 @@ class RepoSource(Protocol):
 
     def begin_refresh(self) -> None: ...
 
+    def secret_read_errors(self) -> Mapping[str, int]: ...
+
     def rate_limit_snapshot(self) -> RateLimitSnapshot | None: ...
 
 
@@ -57,6 +59,7 @@ class RefreshResult:
     series: tuple[SeriesResult, ...] = field(default=())
     repo_seconds: Mapping[str, float] = field(default_factory=dict)
     rate_limit: RateLimitSnapshot | None = None  # GitHub's core limit as reported at the end
+    secret_read_errors: Mapping[str, int] = field(default_factory=dict)  # failed reads of the token's secret
 
     @property
     def failed(self) -> tuple[SeriesResult, ...]:
@@ -105,6 +108,7 @@ class Refresher:
             series=series,
             repo_seconds={repo: seconds for repo, (_, seconds) in zip(repos, outcomes, strict=True)},
             rate_limit=self._source.rate_limit_snapshot(),
+            secret_read_errors=self._source.secret_read_errors(),
         )
         logger.info(
             "refresh of %d repositories took %.2fs, %d of %d series failed",

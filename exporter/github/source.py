@@ -314,6 +314,10 @@ class GitHubSource:
         """A refresh starts: the token's secret may be read once more, and the token is checked again."""
         self._tokens.begin_refresh()
 
+    def secret_read_errors(self) -> Mapping[str, int]:
+        """Failed reads of the token's secret since start, by reason."""
+        return self._tokens.read_errors()
+
     def rate_limit_snapshot(self) -> RateLimitSnapshot:
         """GitHub's core rate limit as last reported."""
         return self.rate_limit.snapshot()

@@ -177,8 +177,24 @@ def test_with_secrets_manager_failing_reads_back_off_to_four_an_hour(secrets: st
         clock.advance(60)
     # 30 s doubling to 15 minutes, each wait rounded up to the next refresh: 8 reads in the first hour, then 4.
     assert read_at == [0, 60, 120, 240, 480, 960, 1860, 2760]
-    assert tokens.read_errors()["not_found"] == len(read_at)
+    assert result.secret_read_errors["not_found"] == len(read_at)
     assert fake.requests == []
+
+
+@pytest.mark.parametrize(("stored", "reason"), [(None, "not_found"), ('{"user": "octo"}', "invalid_secret")])
+def test_a_failed_secret_read_is_counted_by_reason_on_metrics(
+    secrets: str, wire: Wiring, stored: str | None, reason: str
+) -> None:
+    if stored is not None:
+        put_secret(stored)
+    exporter = wire(GITHUB_TOKEN="")
+    exporter.collector.refresh().result(timeout=60)
+    name = "system_health_exporter_secret_read_errors_total"
+    assert exporter.registry.get_sample_value(name, {"reason": reason}) == 1.0
+    assert exporter.registry.get_sample_value(name, {"reason": "throttled"}) == 0.0
+    with_env_token = wire()
+    with_env_token.collector.refresh().result(timeout=60)
+    assert with_env_token.registry.get_sample_value(name, {"reason": reason}) is None
 
 
 def test_past_the_refresh_deadline_the_secret_is_not_read(secrets: str) -> None:
