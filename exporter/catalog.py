@@ -71,6 +71,13 @@ RATE_LIMIT_RESET = CatalogEntry(
     "gauge",
     "Unix time GitHub's rate-limit window resets (x-ratelimit-reset), as last reported.",
 )
+SECRET_READ_ERRORS = CatalogEntry(
+    f"{PREFIX}_secret_read_errors",
+    "counter",
+    "Failed reads of the GitHub token's AWS Secrets Manager secret, by reason: access_denied, not_found, "
+    "throttled, connection, timeout, invalid_secret, other (no series with GITHUB_TOKEN).",
+    ("reason",),
+)
 
 SELF_METRICS: tuple[CatalogEntry, ...] = (
     INFO,
@@ -85,6 +92,7 @@ SELF_METRICS: tuple[CatalogEntry, ...] = (
     RATE_LIMIT_LIMIT,
     RATE_LIMIT_REMAINING,
     RATE_LIMIT_RESET,
+    SECRET_READ_ERRORS,
 )
 
 

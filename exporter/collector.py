@@ -173,6 +173,7 @@ class HealthCollector(Collector):
             yield family
         yield from self._health_families(now, served, with_samples)
         yield from self._rate_limit_families(with_samples)
+        yield self._secret_read_errors_family(with_samples)
 
     def _health_families(self, now: float, served: dict[SeriesKey, _Series], with_samples: bool) -> Iterator[Metric]:
         c = catalog
@@ -225,3 +226,12 @@ class HealthCollector(Collector):
             if value is not None:
                 family.add_metric([], float(value))
             yield family
+
+    def _secret_read_errors_family(self, with_samples: bool) -> Metric:
+        """Failed reads of the token's secret by reason, as counted at the end of the last refresh."""
+        entry = catalog.SECRET_READ_ERRORS
+        family = CounterMetricFamily(entry.name, entry.description, labels=list(entry.labels))
+        last = self.cache.last if with_samples else None
+        for reason, count in sorted(last.secret_read_errors.items() if last is not None else ()):
+            family.add_metric([reason], float(count))
+        return family

@@ -25,7 +25,9 @@ class RepoSource(Protocol):
 
     def session(self, repo: str, now: datetime, deadline: float) -> RepoData: ...
 
-    def token_refused(self) -> None: ...
+    def begin_refresh(self) -> None: ...
+
+    def secret_read_errors(self) -> Mapping[str, int]: ...
 
     def rate_limit_snapshot(self) -> RateLimitSnapshot | None: ...
 
@@ -57,6 +59,7 @@ class RefreshResult:
     series: tuple[SeriesResult, ...] = field(default=())
     repo_seconds: Mapping[str, float] = field(default_factory=dict)
     rate_limit: RateLimitSnapshot | None = None  # GitHub's core limit as reported at the end
+    secret_read_errors: Mapping[str, int] = field(default_factory=dict)  # failed reads of the token's secret
 
     @property
     def failed(self) -> tuple[SeriesResult, ...]:
@@ -93,6 +96,7 @@ class Refresher:
         started_at = self._clock()
         start = self._monotonic()
         deadline = start + self._settings.refresh_deadline_seconds
+        self._source.begin_refresh()
         repos = self._settings.repos
         workers = min(self._settings.github_concurrency, len(repos))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
@@ -104,6 +108,7 @@ class Refresher:
             series=series,
             repo_seconds={repo: seconds for repo, (_, seconds) in zip(repos, outcomes, strict=True)},
             rate_limit=self._source.rate_limit_snapshot(),
+            secret_read_errors=self._source.secret_read_errors(),
         )
         logger.info(
             "refresh of %d repositories took %.2fs, %d of %d series failed",
@@ -125,8 +130,6 @@ class Refresher:
                 span.record_error(exc)
             results = [self._compute(spec, repo, data, setup_error) for spec in self._registry]
             _log_failures(repo, results)
-            if any(result.reason == "unauthorized" for result in results):
-                self._source.token_refused()
             failed = sorted({result.reason or "" for result in results if not result.ok})
             if failed and setup_error is None:
                 span.mark_error(f"metrics failed: {', '.join(failed)}")

@@ -9,9 +9,9 @@ One `RepoSession` per repository per refresh fetches each dataset at most once (
 remembered too, so the two commit metrics share one list and one error). Every request is
 bounded: an explicit timeout, a small urllib3 retry budget with capped backoff and no waiting on
 rate limits, and a refresh deadline checked between pages. Around every request (outermost first):
-a refused token is not sent again until it is read again, `rate_limit` keeps requests inside
-GitHub's limits without sleeping, and (innermost) `answers` fails an odd answer before
-PyGithub reads it or the ETag cache keeps it.
+a refused token is never sent again (and each refresh's first request with a token goes alone),
+`rate_limit` keeps requests inside GitHub's limits without sleeping, and (innermost) `answers`
+fails an odd answer before PyGithub reads it or the ETag cache keeps it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -332,7 +332,8 @@ class GitHubSource:
         self._settings = settings
         self._tokens = tokens
         self._monotonic = monotonic
-        self._refused_at_fetch: int | None = None  # TokenProvider.fetches when GitHub last answered 401
+        # How long a request waits for the refresh's first request with its token: one request's bounds.
+        self._first_answer_wait = (settings.github_timeout_seconds + 2.0) * (settings.github_retries + 1)
         self.rate_limit = RateLimitState(settings.rate_limit_reserve, clock=wall)
         self.hooks = hooks or transport.HttpHooks()
         self.hooks.middlewares.extend([self._stop_after_401, self.rate_limit.middleware])
@@ -346,8 +347,7 @@ class GitHubSource:
     def session(self, repo: str, now: datetime, deadline: float) -> RepoSession:
         """A fresh per-refresh view of `repo` (a client per repository: PyGithub connections are not
         safe to share between threads)."""
-        token = self._tokens.get()
-        self._raise_if_token_refused()
+        token = self._tokens.get(deadline)
         try:
             client = self._client(token.get_secret_value() if token is not None else None)
         except Exception as exc:
@@ -368,24 +368,37 @@ class GitHubSource:
             user_agent=f"system-health-exporter/{__version__}",
         )
 
-    def token_refused(self) -> None:
-        """GitHub answered 401: read the token again on the next refresh."""
-        self._tokens.invalidate()
+    def begin_refresh(self) -> None:
+        """A refresh starts: the token's secret may be read once more, and the token is checked again."""
+        self._tokens.begin_refresh()
+
+    def secret_read_errors(self) -> Mapping[str, int]:
+        """Failed reads of the token's secret since start, by reason."""
+        return self._tokens.read_errors()
 
     def rate_limit_snapshot(self) -> RateLimitSnapshot:
         """GitHub's core rate limit as last reported."""
         return self.rate_limit.snapshot()
 
-    def _raise_if_token_refused(self) -> None:
-        """After a 401, the token is not sent again until it is read again (GITHUB_TOKEN: a restart)."""
-        if self._refused_at_fetch is not None and self._refused_at_fetch == self._tokens.fetches:
-            again = "is read again" if self._tokens.uses_secrets_manager else "is replaced (GITHUB_TOKEN: restart)"
-            raise SourceError("unauthorized", f"GitHub refused the token (401); no request until the token {again}")
-
     def _stop_after_401(self, request: transport.HttpRequest, send: transport.Send) -> requests.Response:
-        """`transport` middleware: no request with a token GitHub refused; remember a refusal."""
-        self._raise_if_token_refused()
-        response = send(request)
-        if response.status_code == 401 and any(name.lower() == "authorization" for name in request.headers):
-            self._refused_at_fetch = self._tokens.fetches
+        """`transport` middleware: no request with a token GitHub refused; in each refresh the first
+        request with a token goes alone, so a revoked token is answered 401 once."""
+        token = _sent_token(request.headers)
+        if token is None:
+            return send(request)
+        first = self._tokens.admit(token, self._first_answer_wait)
+        status: int | None = None
+        try:
+            response = send(request)
+            status = response.status_code
+        finally:
+            self._tokens.answered(token, status, first)
         return response
+
+
+def _sent_token(headers: Mapping[str, str]) -> str | None:
+    """The token of an `Authorization: token …` (or `Bearer …`) header; None for an anonymous request."""
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            return value.partition(" ")[2] or value
+    return None

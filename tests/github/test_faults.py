@@ -299,22 +299,26 @@ def test_a_202_fails_at_once_instead_of_pygithub_sleeping_and_asking_forever(
 # --- answers about the repository ---------------------------------------------------------------
 
 
-def test_a_401_counts_unauthorized_and_the_token_is_read_again_before_the_next_request(
+def test_a_401_stops_the_token_for_every_repository_until_the_secret_holds_another(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     secret = {"value": "old-token"}
     settings = settings_for(world.fake, GITHUB_TOKEN="", **FAST)
-    tokens = TokenProvider(settings, fetcher=lambda: lambda secret_id: secret["value"])
+    tokens = TokenProvider(settings, fetcher=lambda: lambda secret_id, seconds: secret["value"])
     exporter = world.exporter(tokens=tokens, GITHUB_TOKEN="")
     healthy(exporter)
     world.fake.clear_requests()
-    faulted(world, exporter, caplog, Fault(kind="unauthorized", path_regex=REPO_PATHS), "unauthorized")
-    # One refused request: the repository's other request was not sent; the other repository
-    # read the token again from Secrets Manager before its own requests.
+    fault = Fault(kind="unauthorized", path_regex=REPO_PATHS)
+    faulted(world, exporter, caplog, fault, "unauthorized", other_fails=True)
+    # One refused request: neither repository sent the token again; the other repository read the
+    # secret once more, found the same token and did not send it.
     assert world.fake.count("", status=401) == 1
+    assert len(world.fake.requests) == 1
     assert tokens.fetches == 2
     assert "old-token" not in caplog.text
+    secret["value"] = "new-token"
     recovers(world, exporter)
+    assert tokens.fetches == 3
 
 
 def test_a_404_for_an_unknown_repository_counts_not_found(world: World, caplog: pytest.LogCaptureFixture) -> None:
