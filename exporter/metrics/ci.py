@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.metrics.goals import Goal
 from exporter.metrics.registry import system_health_metric
 from exporter.metrics.repo_data import RepoData
 
@@ -12,9 +13,13 @@ _PASSING_JOB_CONCLUSIONS = frozenset({"success", "skipped", "neutral"})
     metric_key="ci.tests_passing_on_main",
     description=(
         "1 if the newest completed CI run on the branch passed (run and every job of its latest attempt), "
-        'else 0. Example: ci_tests_passing_on_main{repo="o/r",branch="main",workflow="checks.yml"} 1'
+        "else 0. Goal: >= 1 (green), scored 1 or 0. "
+        'Example: ci_tests_passing_on_main{repo="o/r",branch="main",workflow="checks.yml"} 1'
     ),
     extra_labels=("workflow",),
+    unit="flag",
+    # A pass/fail flag: the goal is green; tolerance 0 makes the score the flag itself.
+    goal=Goal(1.0, ">=", "flag", 0.0),
 )
 def tests_passing_on_main(data: RepoData) -> float | None:
     """1.0 passing, 0.0 failing, None when the workflow has no relevant run."""

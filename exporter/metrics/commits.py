@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.metrics.goals import Goal
 from exporter.metrics.registry import system_health_metric
 from exporter.metrics.repo_data import RepoData
 
@@ -16,8 +17,10 @@ def _count_mentioning(data: RepoData, word: str) -> float:
     metric_key="commits.hotfix",
     description=(
         "Non-merge commits on the branch in the lookback window whose message contains 'hotfix'. "
+        "Goal: < 5 in the window (7 days by default); the score reaches 0 at 10, twice the target. "
         'Example: commits_hotfix{repo="o/r",branch="main"} 2'
     ),
+    goal=Goal(5.0, "<", "commits", 5.0),
 )
 def hotfix_commits(data: RepoData) -> float:
     """Count of hotfix commits."""
@@ -28,8 +31,10 @@ def hotfix_commits(data: RepoData) -> float:
     metric_key="commits.reverts",
     description=(
         "Non-merge commits on the branch in the lookback window whose message contains 'revert'. "
+        "Goal: < 1 (none) in the window; the score reaches 0 at 4, near one a working day. "
         'Example: commits_reverts{repo="o/r",branch="main"} 1'
     ),
+    goal=Goal(1.0, "<", "commits", 3.0),
 )
 def revert_commits(data: RepoData) -> float:
     """Count of revert commits."""
