@@ -1,4 +1,4 @@
-"""Every metric family the exporter exposes: the registry's gauges and its own health metrics."""
+"""Every metric family the exporter exposes: the registry's gauges, their goal scores and its own health metrics."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class CatalogEntry:
     kind: Kind
     description: str
     labels: tuple[str, ...] = ()
+    datadog_name: str | None = None  # for a family neither in the registry nor named system_health_exporter_*
 
 
 INFO = CatalogEntry(PREFIX, "info", "Exporter build and deployment.", ("version", "service", "env"))
@@ -79,6 +80,31 @@ SECRET_READ_ERRORS = CatalogEntry(
     ("reason",),
 )
 
+GOAL_MET = CatalogEntry(
+    "system_health_goal_met",
+    "gauge",
+    "1 when this series meets its metric's goal, 0 when it misses it; no sample for a metric without a goal, "
+    'a failed metric or no data. Example: system_health_goal_met{metric="commits.hotfix",repo="o/r",branch="main"} 1',
+    ("metric", "repo", "branch"),
+    "system_health.goal_met",
+)
+SCORE = CatalogEntry(
+    "system_health_score",
+    "gauge",
+    "Health score of this series against its metric's goal, in [0, 1]: 1 when met, falling linearly to 0 at the "
+    "goal's tolerance past the target; no sample without a goal, a value or a successful refresh.",
+    ("metric", "repo", "branch"),
+    "system_health.score",
+)
+SCORE_OVERALL = CatalogEntry(
+    "system_health_score_overall",
+    "gauge",
+    "Mean of system_health_score over this repository's scored series; no sample when none is scored.",
+    ("repo", "branch"),
+    "system_health.score_overall",
+)
+SCORE_METRICS: tuple[CatalogEntry, ...] = (GOAL_MET, SCORE, SCORE_OVERALL)
+
 SELF_METRICS: tuple[CatalogEntry, ...] = (
     INFO,
     METRIC_SUCCESS,
@@ -100,4 +126,4 @@ def catalog(registry: MetricRegistry | None = None) -> list[CatalogEntry]:
     """The registry's metrics (default: the shipped ones), then the exporter's own."""
     metrics = registry if registry is not None else default_registry()
     own = [CatalogEntry(spec.name, "gauge", spec.description, spec.labels) for spec in metrics]
-    return own + list(SELF_METRICS)
+    return own + list(SCORE_METRICS) + list(SELF_METRICS)

@@ -47,7 +47,7 @@ def build(
     wall: Callable[[], float] = time.time,
 ) -> Exporter:
     """Wire settings → GitHub source → metrics → refresher → collector → registry."""
-    metrics = default_registry()
+    metrics = default_registry().configured(settings)
     source = GitHubSource(settings, tokens or TokenProvider(settings))
     refresher = Refresher(settings, metrics, source, clock=clock)
     collector = HealthCollector(settings, metrics, refresher, wall=wall)
@@ -169,6 +169,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             with _demo(settings) as demo_settings:
                 return run(demo_settings, args)
         return run(settings, args)
-    except SourceError as exc:
+    except (SourceError, SettingsError) as exc:  # SettingsError: a metric key the registry does not know
         print(f"exporter: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,8 @@ from pydantic import (
     field_validator,
 )
 
+from exporter.metrics.goals import GoalOverride, parse_overrides
+
 _REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 
@@ -37,6 +39,9 @@ def _empty_is_none(value: Any) -> Any:
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 OptionalStr = Annotated[str | None, BeforeValidator(_empty_is_none)]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_is_none)]
+GoalOverrides = Annotated[
+    tuple[GoalOverride, ...], BeforeValidator(lambda v: parse_overrides(v) if isinstance(v, str) else v)
+]
 
 
 class Settings(BaseModel):
@@ -82,6 +87,10 @@ class Settings(BaseModel):
 
     # Rate limits (exporter/github/rate_limit.py): requests left unspent before the reset (capped at limit/10).
     rate_limit_reserve: int = Field(100, alias="EXPORTER_RATE_LIMIT_RESERVE", ge=0, le=100_000)
+
+    # Goals and switches (exporter/metrics/goals.py); keys are checked by MetricRegistry.configured at start.
+    goals: GoalOverrides = Field((), alias="EXPORTER_GOALS")
+    metrics_disabled: CommaList = Field((), alias="EXPORTER_METRICS_DISABLED")
 
     @field_validator("repos")
     @classmethod
@@ -133,3 +142,8 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
         shown = "<hidden>" if "TOKEN" in variable else repr(values.get(variable))
         problems.append(f"{variable}={shown}: {error['msg']}")
     return "invalid configuration: " + "; ".join(problems)
+
+
+def configuration_error(variable: str, value: str, problem: str) -> SettingsError:
+    """A `SettingsError` worded as `from_env` words them, for checks made after parsing (e.g. metric keys)."""
+    return SettingsError(f"invalid configuration: {variable}={value!r}: {problem}")

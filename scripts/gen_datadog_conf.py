@@ -49,6 +49,9 @@ def datadog_names() -> dict[str, tuple[str, str, CatalogEntry]]:
     for entry in catalog():
         if entry.name in keys:
             mapping[entry.name] = (keys[entry.name], "gauge", entry)
+        elif entry.datadog_name is not None:
+            # The goal scores keep a short name of their own (system_health.score), not the exporter's prefix.
+            mapping[entry.name] = (entry.datadog_name, entry.kind, entry)
         elif entry.kind == "info":
             # Prometheus text format exposes an info family as the gauge `<name>_info`, value 1.
             mapping[f"{entry.name}_info"] = (f"{SELF_NAMESPACE}.info", "gauge", entry)
@@ -139,7 +142,8 @@ def render_conf(instance: Mapping[str, Any]) -> str:
             "@param metrics - (list of string or mapping) - required",
             "The exposed families to collect and the Datadog name and type of each; anything not",
             "listed is ignored. One entry per family of the exporter's catalog:",
-            "the system-health gauges keep their old dotted names, and the exporter's own health",
+            "the system-health gauges keep their old dotted names, their goal scores are",
+            "system_health.goal_met, .score and .score_overall, and the exporter's own health",
             f"metrics are under `{SELF_NAMESPACE}.`. Counters arrive as `<name>.count`.",
         ],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from exporter.metrics.goals import Goal
 from exporter.metrics.registry import system_health_metric
 from exporter.metrics.repo_data import RepoData
 
@@ -11,9 +12,13 @@ from exporter.metrics.repo_data import RepoData
     description=(
         "1 if the newest completed CI run of the branch itself (push, schedule or workflow_dispatch; "
         "pull request and merge queue runs are not the branch's) concluded success and every required "
-        'job succeeded, else 0. Example: ci_tests_passing_on_main{repo="o/r",branch="main",workflow="checks.yml"} 1'
+        "job succeeded, else 0. Goal: >= 1 (green), scored 1 or 0. "
+        'Example: ci_tests_passing_on_main{repo="o/r",branch="main",workflow="checks.yml"} 1'
     ),
     extra_labels=("workflow",),
+    unit="flag",
+    # A pass/fail flag: the goal is green; tolerance 0 makes the score the flag itself.
+    goal=Goal(1.0, ">=", "flag", 0.0),
 )
 def tests_passing_on_main(data: RepoData) -> float | None:
     """1.0 passing, 0.0 failing, None when the workflow has no relevant run.

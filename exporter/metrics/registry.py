@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 
+from exporter.metrics.goals import Goal
 from exporter.metrics.repo_data import RepoData
+from exporter.settings import Settings, configuration_error
 
 MetricFunction = Callable[[RepoData], float | None]
 _KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -21,12 +23,14 @@ class DuplicateMetricError(ValueError):
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """A registered metric: its key, description, extra labels and function."""
+    """A registered metric: its key, description, function, labels, unit and goal (None: not scored)."""
 
     key: str
     description: str
     function: MetricFunction
     labels: tuple[str, ...] = BASE_LABELS
+    unit: str = ""
+    goal: Goal | None = None
 
     @property
     def name(self) -> str:
@@ -35,14 +39,24 @@ class MetricSpec:
 
 
 def system_health_metric(
-    *, metric_key: str, description: str, extra_labels: tuple[str, ...] = ()
+    *,
+    metric_key: str,
+    description: str,
+    extra_labels: tuple[str, ...] = (),
+    unit: str = "",
+    goal: Goal | None = None,
 ) -> Callable[[MetricFunction], MetricFunction]:
     """Mark a function as a system-health metric; `MetricRegistry.from_modules` collects it."""
     if not _KEY.match(metric_key):
         raise ValueError(f"metric key {metric_key!r} must be dotted lower_snake_case, e.g. 'commits.hotfix'")
+    if goal is not None:
+        if unit and goal.unit and goal.unit != unit:
+            raise ValueError(f"metric {metric_key!r}: goal unit {goal.unit!r} is not the metric's unit {unit!r}")
+        unit = unit or goal.unit
+        goal = replace(goal, unit=unit)
 
     def mark(function: MetricFunction) -> MetricFunction:
-        spec = MetricSpec(metric_key, description, function, BASE_LABELS + extra_labels)
+        spec = MetricSpec(metric_key, description, function, BASE_LABELS + extra_labels, unit, goal)
         setattr(function, _MARK, spec)
         return function
 
@@ -68,6 +82,25 @@ class MetricRegistry:
         """Collect every function marked with `@system_health_metric` in these modules."""
         found = [getattr(obj, _MARK) for module in modules for obj in vars(module).values() if hasattr(obj, _MARK)]
         return cls(found)
+
+    def configured(self, settings: Settings) -> MetricRegistry:
+        """This registry less the metrics `EXPORTER_METRICS_DISABLED` names, with `EXPORTER_GOALS` applied.
+
+        A disabled metric is not in the result, so a refresh never calls it and fetches nothing for it.
+        An unknown key is a `SettingsError` naming the variable, the value and the known keys.
+        """
+        known = f"known metrics: {', '.join(self._specs)}"
+        for key in settings.metrics_disabled:
+            if key not in self._specs:
+                value = ",".join(settings.metrics_disabled)
+                raise configuration_error("EXPORTER_METRICS_DISABLED", value, f"unknown metric {key!r}; {known}")
+        goals = {spec.key: spec.goal for spec in self}
+        for override in settings.goals:
+            if override.key not in self._specs:
+                raise configuration_error("EXPORTER_GOALS", override.entry, f"unknown metric {override.key!r}; {known}")
+            goals[override.key] = override.apply(self._specs[override.key].goal, self._specs[override.key].unit)
+        disabled = set(settings.metrics_disabled)
+        return MetricRegistry(replace(spec, goal=goals[spec.key]) for spec in self if spec.key not in disabled)
 
     def __iter__(self) -> Iterator[MetricSpec]:
         return iter(self._specs.values())

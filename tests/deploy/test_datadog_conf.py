@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from exporter.catalog import catalog
+from exporter.catalog import SCORE_METRICS, catalog
 from exporter.metrics.registry import default_registry
 from exporter.settings import Settings
 from tests.deploy.conftest import CHART, CONF, ROOT, shipped_conf
@@ -37,8 +37,20 @@ def test_the_old_gauges_keep_their_dotted_names_and_the_exporters_own_metrics_ge
     assert targets["commits_hotfix"] == {"name": "commits.hotfix", "type": "gauge"}
     assert targets["commits_reverts"] == {"name": "commits.reverts", "type": "gauge"}
     registry_names = {spec.name for spec in default_registry()}
-    own = {raw: target["name"] for raw, target in targets.items() if raw not in registry_names}
+    scores = {entry.name for entry in SCORE_METRICS}
+    own = {raw: target["name"] for raw, target in targets.items() if raw not in registry_names | scores}
     assert own and all(name.startswith("system_health.exporter.") for name in own.values())
+
+
+def test_the_goal_scores_arrive_as_system_health_goal_met_score_and_score_overall() -> None:
+    targets = {raw: target for entry in shipped_conf()["instances"][0]["metrics"] for raw, target in entry.items()}
+    assert {
+        raw: targets[raw] for raw in ("system_health_goal_met", "system_health_score", "system_health_score_overall")
+    } == {
+        "system_health_goal_met": {"name": "system_health.goal_met", "type": "gauge"},
+        "system_health_score": {"name": "system_health.score", "type": "gauge"},
+        "system_health_score_overall": {"name": "system_health.score_overall", "type": "gauge"},
+    }
 
 
 def test_the_host_instance_scrapes_every_15_minutes_without_a_prefix_and_with_the_old_tags() -> None:

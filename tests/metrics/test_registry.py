@@ -6,8 +6,10 @@ import types
 
 import pytest
 
+from exporter.metrics.goals import Goal
 from exporter.metrics.registry import DuplicateMetricError, MetricRegistry, default_registry, system_health_metric
 from exporter.metrics.repo_data import RepoData
+from exporter.settings import Settings
 
 
 def test_the_shipped_registry_holds_the_three_old_gauges_in_order() -> None:
@@ -45,3 +47,35 @@ def test_decorating_leaves_the_function_callable_and_registers_nothing_globally(
 
     assert constant(None) == 3.0  # type: ignore[arg-type]
     assert "example.constant" not in [spec.key for spec in default_registry()]
+
+
+def test_the_shipped_metrics_carry_the_seed_goals() -> None:
+    goals = {spec.key: spec.goal for spec in default_registry()}
+    assert goals == {
+        "ci.tests_passing_on_main": Goal(1.0, ">=", "flag", 0.0),
+        "commits.hotfix": Goal(4.0, "<=", "commits", 6.0),
+        "commits.reverts": Goal(0.0, "<=", "commits", 4.0),
+    }
+
+
+def test_a_goal_takes_the_metrics_unit_and_a_different_unit_is_refused() -> None:
+    def count(data: RepoData) -> float:
+        return 0.0
+
+    system_health_metric(metric_key="example.count", description="x", unit="runs", goal=Goal(1.0, "<", "", 1.0))(count)
+    spec = count.__system_health_metric__  # type: ignore[attr-defined]
+    assert (spec.unit, spec.goal) == ("runs", Goal(1.0, "<", "runs", 1.0))
+    with pytest.raises(ValueError, match=r"'example\.count'.*'hours'.*'runs'"):
+        system_health_metric(metric_key="example.count", description="x", unit="runs", goal=Goal(1.0, "<", "hours"))
+
+
+def test_a_metric_registered_without_a_goal_has_none() -> None:
+    @system_health_metric(metric_key="example.plain", description="x")
+    def plain(data: RepoData) -> float:
+        return 1.0
+
+    assert plain.__system_health_metric__.goal is None  # type: ignore[attr-defined]
+
+
+def test_configuring_with_the_defaults_changes_nothing() -> None:
+    assert list(default_registry().configured(Settings.from_env({}))) == list(default_registry())
