@@ -89,10 +89,15 @@ def _check_token(settings: Settings, tokens: TokenProvider) -> None:
 
 def _github_in_flight_seconds(settings: Settings) -> float:
     """How long a GitHub request in flight may still take: each attempt within the timeout, each retry
-    after a capped backoff. After SIGTERM the refresh starts none, so `serve` exits within
-    GRACE_SECONDS (the requests to the exporter in flight) plus this."""
+    after a capped backoff (after SIGTERM the refresh starts no new request)."""
     retries = settings.github_retries
     return (1 + retries) * settings.github_timeout_seconds + retries * MAX_RETRY_BACKOFF_SECONDS
+
+
+def shutdown_bound_seconds(settings: Settings) -> float:
+    """How long `serve` may take to exit after SIGTERM: the grace given to the requests to the
+    exporter in flight, plus the GitHub requests in flight (39 s with the defaults)."""
+    return GRACE_SECONDS + _github_in_flight_seconds(settings)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
