@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from exporter.settings import Settings, SettingsError
 from exporter.tracing import init_tracing
 
 logger = logging.getLogger("exporter")
+
+GRACE_SECONDS = 5  # uvicorn's timeout_graceful_shutdown: requests in flight at SIGTERM, then cancelled
+MAX_RETRY_BACKOFF_SECONDS = 2  # backoff_max of the GitHub source's retry policy (github/source.py)
 
 
 @dataclass(frozen=True)
@@ -48,9 +52,10 @@ def build(
 ) -> Exporter:
     """Wire settings → GitHub source → metrics → refresher → collector → registry."""
     metrics = default_registry().configured(settings)
-    source = GitHubSource(settings, tokens or TokenProvider(settings))
-    refresher = Refresher(settings, metrics, source, clock=clock)
-    collector = HealthCollector(settings, metrics, refresher, wall=wall)
+    stopping = threading.Event()  # set at shutdown: the refresh stops between repositories and pages
+    source = GitHubSource(settings, tokens or TokenProvider(settings), stopping=stopping)
+    refresher = Refresher(settings, metrics, source, clock=clock, stopping=stopping)
+    collector = HealthCollector(settings, metrics, refresher, wall=wall, stopping=stopping)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(collector)
     return Exporter(settings, metrics, refresher, collector, registry)
@@ -82,11 +87,25 @@ def _check_token(settings: Settings, tokens: TokenProvider) -> None:
         logger.warning("no GitHub token: using anonymous access (60 requests an hour)")
 
 
+def _github_in_flight_seconds(settings: Settings) -> float:
+    """How long a GitHub request in flight may still take: each attempt within the timeout, each retry
+    after a capped backoff (after SIGTERM the refresh starts no new request)."""
+    retries = settings.github_retries
+    return (1 + retries) * settings.github_timeout_seconds + retries * MAX_RETRY_BACKOFF_SECONDS
+
+
+def shutdown_bound_seconds(settings: Settings) -> float:
+    """How long `serve` may take to exit after SIGTERM: the grace given to the requests to the
+    exporter in flight, plus the GitHub requests in flight (39 s with the defaults)."""
+    return GRACE_SECONDS + _github_in_flight_seconds(settings)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     init_tracing(settings)  # before the app exists, so ddtrace instruments FastAPI
     import uvicorn
 
     from exporter.web.app import MAX_HEADER_BYTES, create_app
+    from exporter.web.server import serve
 
     tokens = TokenProvider(settings)
     _check_token(settings, tokens)
@@ -95,19 +114,22 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     logger.info("serving http://%s:%d/metrics for %s", host, port, ", ".join(settings.repos))
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=settings.log_level == "DEBUG",
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        timeout_keep_alive=5,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES * 2,
+    )
     try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_config=None,
-            access_log=settings.log_level == "DEBUG",
-            timeout_graceful_shutdown=5,
-            timeout_keep_alive=5,
-            h11_max_incomplete_event_size=MAX_HEADER_BYTES * 2,
-        )
+        # At the start of the shutdown, before uvicorn waits for the requests in flight: /refresh
+        # waiters answer 503 at once and the refresh sends no new request to GitHub.
+        serve(config, on_shutdown=exporter.collector.stopping.set)
     finally:
-        exporter.collector.close()
+        exporter.collector.close(wait_seconds=_github_in_flight_seconds(settings))
     return 0
 
 

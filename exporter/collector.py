@@ -82,6 +82,7 @@ class HealthCollector(Collector):
         refresher: Callable[[], RefreshResult],
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        stopping: threading.Event | None = None,
     ) -> None:
         self._settings = settings
         self._registry = registry
@@ -94,6 +95,9 @@ class HealthCollector(Collector):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-runner")
         self.cache = SeriesCache(settings.max_staleness_seconds)
         self.refreshes_started = 0
+        # Set when the exporter shuts down (by `close()`, or earlier by the server): waiters stop waiting,
+        # and the refresh stops when it shares the event (`exporter.cli.build` wires it so).
+        self.stopping = stopping if stopping is not None else threading.Event()
 
     # --- refreshing -------------------------------------------------------------------------
 
@@ -136,13 +140,18 @@ class HealthCollector(Collector):
                 self._running = None
 
     def close(self, wait_seconds: float = 0.0) -> None:
-        """Stop the refresh thread, waiting up to `wait_seconds` for a running refresh to end."""
+        """Stop: set `stopping`, wait up to `wait_seconds` for a running refresh to end, end the refresh thread."""
+        self.stopping.set()
         with self._lock:
             running = self._running
         if running is not None and wait_seconds > 0:
             with contextlib.suppress(Exception):
                 running.result(timeout=wait_seconds)
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if running is not None and not running.done():
+            logger.warning("collector stopped; its refresh still waits on GitHub after %.0fs", wait_seconds)
+        else:
+            logger.info("collector stopped")
 
     # --- prometheus_client Collector -------------------------------------------------------
 

@@ -17,6 +17,7 @@ Reason = Literal[
     "client_error",
     "no_token",
     "metric_error",
+    "shutdown",
 ]
 REASONS: tuple[Reason, ...] = Reason.__args__  # type: ignore[attr-defined]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -83,12 +84,16 @@ class Refresher:
         source: RepoSource,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        stopping: threading.Event | None = None,
     ) -> None:
         self._settings = settings
         self._registry = registry
         self._source = source
         self._clock = clock
         self._monotonic = monotonic
+        # Set when the exporter shuts down: repositories not started are skipped (the source stops
+        # paging too when it shares the event).
+        self._stopping = stopping if stopping is not None else threading.Event()
 
     @tracing.trace(name="exporter.refresh")
     def __call__(self) -> RefreshResult:
@@ -110,6 +115,8 @@ class Refresher:
             rate_limit=self._source.rate_limit_snapshot(),
             secret_read_errors=self._source.secret_read_errors(),
         )
+        if self._stopping.is_set():
+            logger.info("refresh stopped early: the exporter is shutting down (series failed with reason shutdown)")
         logger.info(
             "refresh of %d repositories took %.2fs, %d of %d series failed",
             len(repos),
@@ -120,6 +127,12 @@ class Refresher:
         return result
 
     def _refresh_repo(self, repo: str, now: datetime, deadline: float) -> tuple[list[SeriesResult], float]:
+        if self._stopping.is_set():  # not started: fails quietly, one line for all in __call__
+            message = "the exporter is shutting down: repository not refreshed"
+            return [
+                SeriesResult(spec.key, repo, series_labels(spec, self._settings, repo), None, "shutdown", message)
+                for spec in self._registry
+            ], 0.0
         with tracing.span("exporter.repo", resource=repo, tags={"repo": repo}) as span:
             start = self._monotonic()
             try:

@@ -97,6 +97,15 @@ def exporter_env(**env: str) -> dict[str, str]:
 @contextlib.contextmanager
 def serving(args: list[str], env: Mapping[str, str], timeout: float = 30.0) -> Iterator[str]:
     """Run `python -m exporter serve ARGS --port P`, wait until /healthz answers, yield the base URL."""
+    with serving_process(args, env, timeout) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serving_process(
+    args: list[str], env: Mapping[str, str], timeout: float = 30.0
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """As `serving`, yielding the process too (its stdout carries stdout and stderr, read it once it exited)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "exporter", "serve", "--port", str(port), *args],
@@ -120,6 +129,6 @@ def serving(args: list[str], env: Mapping[str, str], timeout: float = 30.0) -> I
             if time.monotonic() > deadline:
                 raise AssertionError("exporter did not answer /healthz in time")
             time.sleep(0.05)  # polling a child process's start, bounded by the deadline above
-        yield url
+        yield url, process
     finally:
         stop(process)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+import requests
 
 from exporter.demo import FakeGitHub, Fault
 from exporter.github.credentials import TokenProvider
 from exporter.github.source import GitHubSource
+from exporter.github.transport import HttpHooks, HttpRequest, Send
 from exporter.metrics.registry import MetricRegistry, default_registry, system_health_metric
 from exporter.metrics.repo_data import RepoData
 from exporter.refresh import Refresher
@@ -68,3 +72,28 @@ def test_the_token_is_sent_as_a_bearer_or_token_header(fake: FakeGitHub, wire: W
     assert value(wire().refresher(), "ci.tests_passing_on_main") == 1.0
     fake.valid_tokens = {"another"}
     assert series(wire().refresher(), "ci.tests_passing_on_main").reason == "unauthorized"
+
+
+def test_a_refresh_stopped_mid_request_sends_no_new_request_and_skips_the_repositories_not_started(
+    fake: FakeGitHub,
+) -> None:
+    for name in ("octo/a", "octo/b"):
+        fake.add_repo(repo(name, runs=[run(1)], commits=[commit(1, "hotfix")]))
+    settings = settings_for(fake, EXPORTER_REPOS="octo/a,octo/b", EXPORTER_GITHUB_CONCURRENCY="1")
+    stopping = threading.Event()
+
+    def shutdown_during_the_first_request(request: HttpRequest, send: Send) -> requests.Response:
+        stopping.set()  # the exporter starts shutting down while this request is in flight
+        return send(request)
+
+    hooks = HttpHooks([shutdown_during_the_first_request])
+    source = GitHubSource(settings, TokenProvider(settings), hooks=hooks, stopping=stopping)
+    result = Refresher(settings, default_registry(), source, clock=lambda: NOW, stopping=stopping)()
+    assert [r.path for r in fake.requests] == ["/repos/octo/a/actions/workflows/checks.yml/runs"]
+    assert {(s.repo, s.key, s.reason) for s in result.series} == {
+        (name, key, "shutdown")
+        for name in ("octo/a", "octo/b")
+        for key in ("ci.tests_passing_on_main", "commits.hotfix", "commits.reverts")
+    }
+    assert "shutting down" in (series(result, "commits.hotfix", "octo/a").error or "")
+    assert "shutting down" in (series(result, "ci.tests_passing_on_main", "octo/b").error or "")

@@ -154,6 +154,7 @@ class RepoSession:
         deadline: float,
         hooks: transport.HttpHooks,
         monotonic: Callable[[], float] = time.monotonic,
+        stopping: threading.Event | None = None,
     ) -> None:
         self._client = client
         self._hooks = hooks
@@ -162,6 +163,7 @@ class RepoSession:
         self._now = now
         self._deadline = deadline
         self._monotonic = monotonic
+        self._stopping = stopping if stopping is not None else threading.Event()
         self._run = _Once()
         self._commits = _Once()
 
@@ -182,10 +184,16 @@ class RepoSession:
             return self._commits.get(self._fetch_commits)
 
     def _within_deadline(self, items: Iterable[T]) -> Iterable[T]:
+        self._raise_if_stopping()  # before the first page too: a stopping exporter sends no new request
         for item in items:
             if self._monotonic() > self._deadline:
                 raise SourceError("timeout", "the refresh deadline passed while paging through GitHub results")
+            self._raise_if_stopping()
             yield item
+
+    def _raise_if_stopping(self) -> None:
+        if self._stopping.is_set():
+            raise SourceError("shutdown", "the exporter is shutting down: no further request to GitHub")
 
     def _pages(self, url: str, params: dict[str, Any], list_item: str = "items") -> Iterable[dict[str, Any]]:
         """Every item of a paginated list, as GitHub's JSON, pages followed by PyGithub (Link headers)."""
@@ -328,12 +336,14 @@ class GitHubSource:
         monotonic: Callable[[], float] = time.monotonic,
         hooks: transport.HttpHooks | None = None,
         wall: Callable[[], float] = time.time,
+        stopping: threading.Event | None = None,
     ) -> None:
         self._settings = settings
         self._tokens = tokens
         self._monotonic = monotonic
         # How long a request waits for the refresh's first request with its token: one request's bounds.
         self._first_answer_wait = (settings.github_timeout_seconds + 2.0) * (settings.github_retries + 1)
+        self._stopping = stopping  # once set, sessions send no new request (the exporter is shutting down)
         self.rate_limit = RateLimitState(settings.rate_limit_reserve, clock=wall)
         self.hooks = hooks or transport.HttpHooks()
         self.hooks.middlewares.extend([self._stop_after_401, self.rate_limit.middleware])
@@ -352,7 +362,9 @@ class GitHubSource:
             client = self._client(token.get_secret_value() if token is not None else None)
         except Exception as exc:
             raise classify(exc) from None
-        return RepoSession(client, repo, self._settings, now.astimezone(UTC), deadline, self.hooks, self._monotonic)
+        return RepoSession(
+            client, repo, self._settings, now.astimezone(UTC), deadline, self.hooks, self._monotonic, self._stopping
+        )
 
     def _client(self, token: str | None) -> Github:
         return Github(

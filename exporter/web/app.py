@@ -9,6 +9,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import anyio
@@ -103,6 +104,35 @@ def refresh_report(result: RefreshResult) -> dict[str, Any]:
     }
 
 
+_STOP_POLL_SECONDS = 0.1
+
+
+def _shutting_down() -> JSONResponse:
+    return JSONResponse({"error": "the exporter is shutting down"}, status_code=503)
+
+
+async def _refresh_unless_stopping(
+    future: Future[RefreshResult], stopping: threading.Event, timeout: float
+) -> RefreshResult | None:
+    """The refresh's result; None once `stopping` is set (the server's shutdown has begun) while it
+    still runs, so that the client has its answer within uvicorn's grace. Raises TimeoutError after
+    `timeout`. `stopping` is a thread's event: it is looked at every _STOP_POLL_SECONDS (uvicorn's
+    own tick) rather than given a waiting thread per request."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout
+    waiting = asyncio.shield(asyncio.wrap_future(future))  # cancelled below, never the refresh itself
+    try:
+        while not waiting.done():
+            if stopping.is_set():
+                return None
+            if loop.time() >= give_up:
+                raise TimeoutError
+            await asyncio.wait({waiting}, timeout=min(_STOP_POLL_SECONDS, give_up - loop.time()))
+        return waiting.result()
+    finally:
+        waiting.cancel()
+
+
 def _index_page(settings: Settings) -> str:
     repos = ", ".join(html.escape(repo) for repo in settings.repos)
     return f"""<!doctype html>
@@ -187,15 +217,17 @@ def create_app(
         refused = gate.refuse(request.headers.get("authorization"), collector.refreshing)
         if refused is not None:
             return refused
+        if collector.stopping.is_set():
+            return _shutting_down()
         future = collector.refresh()
         try:
-            result = await asyncio.wait_for(
-                asyncio.shield(asyncio.wrap_future(future)), timeout=settings.refresh_deadline_seconds + 30
-            )
+            result = await _refresh_unless_stopping(future, collector.stopping, settings.refresh_deadline_seconds + 30)
         except TimeoutError:
             return JSONResponse({"error": "the refresh is still running"}, status_code=504)
         except Exception as exc:
             return JSONResponse({"error": f"the refresh failed ({type(exc).__name__})"}, status_code=500)
+        if result is None:
+            return _shutting_down()
         return JSONResponse(refresh_report(result))
 
     return app

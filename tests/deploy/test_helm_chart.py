@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from exporter.cli import shutdown_bound_seconds
 from exporter.settings import Settings
 from tests.deploy.conftest import CHART, FULL_VALUES, container, kind, shipped_conf
 
@@ -152,6 +153,14 @@ def test_requests_and_limits_are_set_and_far_below_the_old_jobs_2_gib(
     assert set(resources) == {"requests", "limits"}
     assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
     assert resources["limits"]["memory"] == "256Mi"
+
+
+def test_the_pod_gets_longer_to_stop_than_the_exporter_may_take_after_sigterm(
+    default_manifests: list[dict[str, Any]],
+) -> None:
+    config = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
+    settings = Settings.from_env({name: str(value) for name, value in config.items() if value != ""})
+    assert pod_spec(default_manifests)["terminationGracePeriodSeconds"] > shutdown_bound_seconds(settings)
 
 
 def test_values_have_a_key_for_every_exporter_setting() -> None:

@@ -154,3 +154,16 @@ def test_concurrent_refresh_calls_join_one_refresh(fake: FakeGitHub, wire: Wirin
     assert asyncio.run(many()) == [200] * 20
     assert exporter.collector.refreshes_started == 1
     assert len(fake.requests) == 3
+
+
+def test_refresh_once_the_exporter_is_shutting_down_is_503_and_starts_no_refresh(
+    fake: FakeGitHub, wire: Wiring
+) -> None:
+    fake.add_repo(repo(runs=[run(1)]))
+    exporter = wire()
+    client = InProcess(create_app(exporter.settings, exporter.collector, exporter.registry))
+    exporter.collector.stopping.set()  # as the server does when its shutdown begins
+    answer = client.post("/refresh")
+    assert (answer.status_code, answer.json()) == (503, {"error": "the exporter is shutting down"})
+    assert exporter.collector.refreshes_started == 0
+    assert fake.requests == []
