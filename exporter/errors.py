@@ -14,6 +14,7 @@ Reason = Literal[
     "empty_repository",
     "server_error",
     "bad_response",
+    "too_large",
     "client_error",
     "no_token",
     "metric_error",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -15,11 +17,15 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from exporter.metrics.goals import GoalOverride, parse_overrides
 
-_REPO = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+# GitHub's rules: an owner is 1-39 letters, digits or single inner hyphens; a name 1-100 of [A-Za-z0-9._-].
+_OWNER = re.compile(r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$")
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_HOST = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$")
 
 
 class SettingsError(ValueError):
@@ -68,7 +74,7 @@ class Settings(BaseModel):
     host: str = Field("127.0.0.1", alias="EXPORTER_HOST", min_length=1)
     port: int = Field(9877, alias="EXPORTER_PORT", ge=1, le=65535)
     log_level: str = Field("INFO", alias="EXPORTER_LOG_LEVEL")
-    refresh_token: OptionalSecret = Field(None, alias="EXPORTER_REFRESH_TOKEN")
+    refresh_token: SecretStr | None = Field(None, alias="EXPORTER_REFRESH_TOKEN")
     refresh_min_interval_seconds: float = Field(10.0, alias="EXPORTER_REFRESH_MIN_INTERVAL_SECONDS", ge=0)
 
     dd_trace_enabled: bool = Field(False, alias="DD_TRACE_ENABLED")
@@ -92,22 +98,50 @@ class Settings(BaseModel):
     goals: GoalOverrides = Field((), alias="EXPORTER_GOALS")
     metrics_disabled: CommaList = Field((), alias="EXPORTER_METRICS_DISABLED")
 
+    # Answers (exporter/github/transport.py): an answer decoded past this many bytes fails (too_large).
+    max_answer_bytes: int = Field(16 * 1024 * 1024, alias="EXPORTER_MAX_ANSWER_BYTES", ge=64 * 1024, le=2**30)
+    # Plain http:// to a host that is not loopback: the token would travel in clear text.
+    allow_insecure_http: bool = Field(False, alias="EXPORTER_ALLOW_INSECURE_HTTP")
+
     @field_validator("repos")
     @classmethod
     def _repos_are_owner_slash_name(cls, repos: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [repo for repo in repos if not _REPO.match(repo)]
-        if bad:
-            raise ValueError(f"expected comma-separated owner/name, got {', '.join(bad)}")
-        if len(set(repos)) != len(repos):
-            raise ValueError("a repository is listed twice")
+        problems = [f"{repo!r} {problem}" for repo in repos if (problem := _repo_problem(repo))]
+        if problems:
+            raise ValueError(f"expected comma-separated owner/name as GitHub allows them: {'; '.join(problems)}")
+        seen: dict[str, str] = {}
+        for repo in repos:
+            first = seen.setdefault(repo.casefold(), repo)
+            if first is not repo:
+                raise ValueError(f"{repo!r} is listed twice (as {first!r}; GitHub names ignore case)")
         return repos
 
     @field_validator("github_api_url")
     @classmethod
     def _url_is_http(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
-            raise ValueError("expected an http:// or https:// URL")
+        problem = _url_problem(url)
+        if problem is not None:
+            raise ValueError(problem)
         return url.rstrip("/")
+
+    @field_validator("refresh_token", mode="before")
+    @classmethod
+    def _refresh_token_is_not_empty(cls, token: Any) -> Any:
+        if isinstance(token, str):
+            if not token.strip():
+                raise ValueError("set but empty, which would leave /refresh open: unset it, or give it a token")
+            return token.strip()  # a header cannot carry the newline a Secret file often ends with
+        return token
+
+    @model_validator(mode="after")
+    def _token_is_never_sent_in_clear(self) -> Settings:
+        split = urllib.parse.urlsplit(self.github_api_url)
+        if split.scheme == "http" and not _is_loopback(split.hostname or "") and not self.allow_insecure_http:
+            raise ValueError(
+                f"EXPORTER_GITHUB_API_URL={self.github_api_url!r}: plain http:// to a host that is not loopback "
+                "would send the GitHub token in clear text; use https://, or set EXPORTER_ALLOW_INSECURE_HTTP=true"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -135,11 +169,70 @@ class Settings(BaseModel):
             raise SettingsError(_describe(exc, values)) from None
 
 
+def _repo_problem(repo: str) -> str | None:
+    """Why `repo` is not an owner/name GitHub could have, or None."""
+    owner, slash, name = repo.partition("/")
+    if not slash:
+        return "has no '/'"
+    if not _OWNER.match(owner):
+        return "has an owner that is not 1-39 letters, digits or single inner hyphens"
+    if not _NAME.match(name):
+        return "has a name that is not 1-100 letters, digits, '.', '-' or '_'"
+    if name in (".", "..") or name.lower().endswith(".git"):
+        return "has a name GitHub reserves ('.', '..' or ending in '.git')"
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    """Why `url` cannot be GitHub's API base URL, or None."""
+    split = urllib.parse.urlsplit(url)
+    if split.scheme not in ("http", "https"):
+        return "expected an http:// or https:// URL"
+    if any(char.isspace() for char in url):
+        return "the URL contains a space"
+    if split.username is not None or split.password is not None:
+        return "credentials do not belong in the URL (the token is GITHUB_TOKEN)"
+    host = split.hostname or ""
+    if not host or not (_is_ip(host) or _HOST.match(host)):
+        return "the URL has no valid host"
+    try:
+        port = split.port
+    except ValueError:
+        return "the port is not a number from 1 to 65535"
+    if port == 0:
+        return "the port is not a number from 1 to 65535"
+    if split.query or split.fragment or url.endswith(("?", "#")):
+        return "the URL must have no query or fragment"
+    return None
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: a request that never leaves the machine."""
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
     problems = []
     for error in exc.errors():
-        variable = str(error["loc"][0]) if error["loc"] else "?"
-        shown = "<hidden>" if "TOKEN" in variable else repr(values.get(variable))
+        if not error["loc"]:  # a check across variables: its message names them and their values
+            problems.append(str(error["msg"]).removeprefix("Value error, "))
+            continue
+        variable = str(error["loc"][0])
+        value = values.get(variable)
+        shown = "<hidden>" if "TOKEN" in variable and value else repr(_without_credentials(value))
         problems.append(f"{variable}={shown}: {error['msg']}")
     return "invalid configuration: " + "; ".join(problems)
 
@@ -147,3 +240,13 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
 def configuration_error(variable: str, value: str, problem: str) -> SettingsError:
     """A `SettingsError` worded as `from_env` words them, for checks made after parsing (e.g. metric keys)."""
     return SettingsError(f"invalid configuration: {variable}={value!r}: {problem}")
+
+
+def _without_credentials(value: Any) -> Any:
+    """A URL's user and password replaced, so that an error message never shows them."""
+    if isinstance(value, str) and "@" in value and "://" in value:
+        scheme, _, rest = value.partition("://")
+        netloc, slash, path = rest.partition("/")
+        if "@" in netloc:
+            return f"{scheme}://<hidden>@{netloc.rpartition('@')[2]}{slash}{path}"
+    return value

@@ -8,8 +8,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -132,3 +135,52 @@ def serving_process(
         yield url, process
     finally:
         stop(process)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A child process that ran to its end: exit code, output, peak resident memory and wall time."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_rss_kib: int
+    seconds: float
+
+
+# Runs a module as `python -m` would and writes its own VmHWM at exit. Not wait4's ru_maxrss: Linux
+# carries the parent's high-water mark into a child across exec, so a big test runner would show.
+_PEAK_RECORDER = """
+import atexit, runpy, sys
+path, module = sys.argv[1], sys.argv[2]
+def record():
+    with open("/proc/self/status") as status, open(path, "w") as out:
+        out.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+atexit.register(record)
+sys.argv = [module, *sys.argv[3:]]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+
+
+def run_measured(module: str, args: Sequence[str], env: Mapping[str, str], timeout: float = 120.0) -> Finished:
+    """`python -m MODULE ARGS` to its end (killed past `timeout`), with its peak RSS (VmHWM at exit)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        peak = os.path.join(scratch, "peak")
+        out, err = os.path.join(scratch, "out"), os.path.join(scratch, "err")
+        start = time.monotonic()
+        with open(out, "w") as stdout, open(err, "w") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-c", _PEAK_RECORDER, peak, module, *args],
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+            )
+            try:
+                process.wait(timeout=timeout)
+            finally:
+                stop(process)
+        seconds = time.monotonic() - start
+        kib = int(Path(peak).read_text()) if os.path.exists(peak) else -1  # -1: killed before it could say
+        with open(out) as stdout, open(err) as stderr:
+            return Finished(process.returncode, stdout.read(), stderr.read(), kib, seconds)

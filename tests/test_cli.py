@@ -15,7 +15,7 @@ import pytest
 from exporter.cli import main
 from exporter.demo import FakeCommit, FakeGitHub, Fault
 from tests.conftest import repo, run
-from tests.processes import exporter_env, serving
+from tests.processes import exporter_env, free_port, serving
 
 
 def recent(n: int, message: str) -> FakeCommit:
@@ -56,6 +56,27 @@ def test_a_bad_setting_stops_the_start_naming_variable_and_value() -> None:
     )
     assert done.returncode == 2
     assert "EXPORTER_PORT='eighty'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "variable,bad,why",
+    [
+        ("EXPORTER_REFRESH_TOKEN", "", "set but empty"),
+        ("EXPORTER_GITHUB_API_URL", "http://github.example.com/api/v3", "clear text"),
+        ("EXPORTER_GITHUB_API_URL", "http://exa mple.com", "contains a space"),
+        ("EXPORTER_GITHUB_API_URL", "https://api.github.com:99999", "port"),
+        ("EXPORTER_REPOS", "o/..", "GitHub reserves"),
+        ("EXPORTER_REPOS", "o/r,O/R", "listed twice"),
+    ],
+)
+def test_serve_refuses_to_start_on_configuration_that_would_half_work(variable: str, bad: str, why: str) -> None:
+    env = exporter_env(GITHUB_TOKEN="t", EXPORTER_PORT=str(free_port()), **{variable: bad})
+    done = subprocess.run(
+        [sys.executable, "-m", "exporter", "serve"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2
+    shown = "<hidden>" if variable == "EXPORTER_REFRESH_TOKEN" and bad else repr(bad)
+    assert f"{variable}={shown}" in done.stderr and why in done.stderr
 
 
 @pytest.mark.parametrize("command", [[sys.executable, "-m", "exporter"], ["exporter"]])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from exporter.settings import Settings, SettingsError
@@ -35,12 +37,77 @@ def test_lists_are_comma_separated_and_trimmed() -> None:
         ("EXPORTER_ALLOW_ANONYMOUS", "maybe"),
         ("EXPORTER_GITHUB_API_URL", "ftp://x"),
         ("EXPORTER_LOG_LEVEL", "LOUD"),
+        ("EXPORTER_REPOS", "o/.."),
+        ("EXPORTER_REPOS", "o/."),
+        ("EXPORTER_REPOS", "o/r.git"),
+        ("EXPORTER_REPOS", "o--o/r"),
+        ("EXPORTER_GITHUB_API_URL", "http://exa mple.com"),
+        ("EXPORTER_GITHUB_API_URL", "https://api.github.com:99999"),
+        ("EXPORTER_GITHUB_API_URL", "https://api.github.com:0"),
+        ("EXPORTER_GITHUB_API_URL", "https://ghe.example.com:https/api/v3"),
+        ("EXPORTER_GITHUB_API_URL", "https://ghe.example.com/api/v3?x=1"),
+        ("EXPORTER_GITHUB_API_URL", "https://ghe.example.com/api/v3#top"),
+        ("EXPORTER_MAX_ANSWER_BYTES", "1000"),
+        ("EXPORTER_ALLOW_INSECURE_HTTP", "perhaps"),
+        ("EXPORTER_REFRESH_TOKEN", ""),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_value(variable: str, bad: str) -> None:
     with pytest.raises(SettingsError) as error:
         Settings.from_env({variable: bad})
     assert f"{variable}={bad!r}" in str(error.value)
+
+
+def test_the_same_repository_in_another_case_is_refused_as_listed_twice() -> None:
+    with pytest.raises(SettingsError, match=re.escape("'O/R' is listed twice (as 'o/r'; GitHub names ignore case)")):
+        Settings.from_env({"EXPORTER_REPOS": "o/r,O/R"})
+
+
+def test_repositories_are_checked_with_githubs_rules_for_names() -> None:
+    allowed = ("a/b", "my-org/my.repo_name-2", "x1-y2-z3/.github", "o" * 39 + "/" + "r" * 100)
+    assert Settings.from_env({"EXPORTER_REPOS": ",".join(allowed)}).repos == allowed
+    for refused in ("o/..", "o/.", "o/r.git", "o/R.GIT", "o--o/r", "o-/r", "-o/r", "o/r r", "o" * 40 + "/r"):
+        with pytest.raises(SettingsError, match="as GitHub allows them"):
+            Settings.from_env({"EXPORTER_REPOS": refused})
+
+
+def test_plain_http_is_accepted_to_loopback_only_and_refused_elsewhere_saying_why() -> None:
+    for url in ("http://127.0.0.1:8080", "http://127.9.9.9", "http://[::1]:8080/api/v3", "http://localhost:1"):
+        assert Settings.from_env({"EXPORTER_GITHUB_API_URL": url}).github_api_url == url
+    for url in ("http://github.example.com/api/v3", "http://10.0.0.7:8080", "http://127.0.0.1.example.com"):
+        with pytest.raises(SettingsError) as error:
+            Settings.from_env({"EXPORTER_GITHUB_API_URL": url})
+        assert f"EXPORTER_GITHUB_API_URL={url!r}" in str(error.value)
+        assert "clear text" in str(error.value) and "EXPORTER_ALLOW_INSECURE_HTTP=true" in str(error.value)
+
+
+def test_plain_http_to_another_host_is_accepted_only_when_explicitly_allowed() -> None:
+    env = {"EXPORTER_GITHUB_API_URL": "http://ghe.corp/api/v3/", "EXPORTER_ALLOW_INSECURE_HTTP": "true"}
+    assert Settings.from_env(env).github_api_url == "http://ghe.corp/api/v3"
+
+
+def test_credentials_in_the_api_url_are_refused_and_never_shown() -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"EXPORTER_GITHUB_API_URL": "https://bot:hunter2@ghe.example.com/api/v3"})
+    assert "hunter2" not in str(error.value) and "bot" not in str(error.value)
+    assert "EXPORTER_GITHUB_API_URL='https://<hidden>@ghe.example.com/api/v3'" in str(error.value)
+
+
+def test_a_refresh_token_that_is_set_but_blank_stops_the_start() -> None:
+    for blank in ("", "  ", "\n"):
+        with pytest.raises(SettingsError, match=r"EXPORTER_REFRESH_TOKEN=.*set but empty"):
+            Settings.from_env({"EXPORTER_REFRESH_TOKEN": blank})
+    assert Settings.from_env({}).refresh_token is None
+
+
+def test_a_refresh_token_loses_the_newline_a_secret_file_ends_with() -> None:
+    token = Settings.from_env({"EXPORTER_REFRESH_TOKEN": "s3cret\n"}).refresh_token
+    assert token is not None and token.get_secret_value() == "s3cret"
+
+
+def test_answers_are_capped_at_16_mib_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).max_answer_bytes == 16 * 1024 * 1024
+    assert Settings.from_env({"EXPORTER_MAX_ANSWER_BYTES": "1048576"}).max_answer_bytes == 1048576
 
 
 def test_a_bad_token_value_is_named_but_never_shown() -> None:

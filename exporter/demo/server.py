@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from exporter.demo import payloads
-from exporter.demo.faults import BODY_KINDS, Fault, damage
+from exporter.demo.faults import BODY_KINDS, BOMB_DEFAULT_BYTES, BOMB_KINDS, Fault, bomb, damage
 from exporter.demo.model import FakeRepo
 from exporter.demo.routes import Answer, find_repo, route
 
@@ -367,7 +367,7 @@ class _Handler(BaseHTTPRequestHandler):
             fake._record("GET", path, query, 0, headers)
             self.close_connection = True
             return
-        if kind in ("truncated", "not_json"):
+        if kind in ("truncated", "not_json") or kind in BOMB_KINDS:
             # A mangled body is a 200 with a body, even to a conditional request (a 304 has no body).
             plain = {key: value for key, value in headers.items() if key not in ("if-none-match", "if-modified-since")}
             status, body, out = fake.answer(path, query, plain, None)
@@ -376,6 +376,10 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "not_json":  # an error page from a front end: its own body, no ETag of the JSON's
             body, out["Content-Type"] = b"<html><body>Unicorn! We had a problem.</body></html>", "text/html"
             out.pop("ETag", None)
+        if fault is not None and fault.kind in BOMB_KINDS and status == 200 and body:
+            fake._record("GET", path, query, status, headers)
+            self._send_bomb(fault, body, out)
+            return
         declared = len(body or b"") + (512 if kind == "truncated" else 0)
         fake._record("GET", path, query, 0 if kind == "truncated" else status, headers)
         try:
@@ -392,6 +396,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         if kind == "truncated":
             self.close_connection = True
+
+    def _send_bomb(self, fault: Fault, body: bytes, out: dict[str, str]) -> None:
+        """Stream an oversized answer; a client that stops reading closes the connection, ending it."""
+        out.pop("ETag", None)  # not the answer whose ETag it was
+        extra, chunks = bomb(fault.kind, body, fault.body_bytes or BOMB_DEFAULT_BYTES[fault.kind])
+        chunked = extra.get("Transfer-Encoding") == "chunked"
+        self.close_connection = True
+        try:
+            self.send_response(200)
+            for key, value in {**out, **extra}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            for chunk in chunks:
+                if self.owner._stopping.is_set():
+                    return
+                if not chunk:
+                    continue
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            pass
 
     def do_HEAD(self) -> None:
         self.send_error(405)

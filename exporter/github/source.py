@@ -346,6 +346,7 @@ class GitHubSource:
         self._stopping = stopping  # once set, sessions send no new request (the exporter is shutting down)
         self.rate_limit = RateLimitState(settings.rate_limit_reserve, clock=wall)
         self.hooks = hooks or transport.HttpHooks()
+        self.hooks.max_answer_bytes = settings.max_answer_bytes
         self.hooks.middlewares.extend([self._stop_after_401, self.rate_limit.middleware])
         self.hooks.middlewares.append(tracing.github_request_span)  # a no-op while tracing is off
         self.cache = etag_cache.ConditionalRequests.from_settings(settings)

@@ -6,6 +6,11 @@ made it (a context variable, so two sources in one process never see each other'
 one pooled `requests.Session` per host instead of one per request, and follow a 301 with its query
 intact (PyGithub's own redirect handling drops the query). Middlewares wrap the send: observers of
 rate-limit headers, tracing spans, conditional requests.
+
+Every answer is read here, below the middlewares, streamed and counted as it is decoded (gzip
+included): past `HttpHooks.max_answer_bytes` the reading stops, the connection is dropped and the
+request fails (`too_large`), so a gzip bomb or a runaway list costs at most the cap in memory. What
+the middlewares and PyGithub then see is an ordinary `requests.Response` with its body read.
 """
 
 from __future__ import annotations
@@ -27,7 +32,11 @@ from github.Requester import (
 )
 from urllib3.util.retry import Retry
 
+from exporter.errors import SourceError
+
 MAX_REDIRECTS = 3
+DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024  # EXPORTER_MAX_ANSWER_BYTES
+_READ_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -49,6 +58,7 @@ class HttpHooks:
     """What one source does around each of its GitHub requests (outermost middleware first)."""
 
     middlewares: list[Middleware] = field(default_factory=list)
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES  # decoded bytes of one answer's body
 
 
 _current: ContextVar[HttpHooks | None] = ContextVar("github_transport_hooks", default=None)
@@ -110,13 +120,14 @@ class _HookedConnection:
         request = HttpRequest(
             self.verb, f"{self.protocol}://{self.host}:{self.port}{self.url}", dict(self.headers), self.timeout
         )
-        send: Send = self._send
         hooks = _current.get()
+        limit = hooks.max_answer_bytes if hooks else DEFAULT_MAX_ANSWER_BYTES
+        send: Send = lambda request: self._send(request, limit)  # noqa: E731
         for middleware in reversed(hooks.middlewares if hooks else []):
             send = _chain(middleware, send)
         return RequestsResponse(send(request))
 
-    def _send(self, request: HttpRequest) -> requests.Response:
+    def _send(self, request: HttpRequest, limit: int) -> requests.Response:
         url = request.url
         for _ in range(MAX_REDIRECTS + 1):
             response = self._session.request(
@@ -127,7 +138,9 @@ class _HookedConnection:
                 timeout=request.timeout,
                 verify=self.verify,
                 allow_redirects=False,
+                stream=True,
             )
+            _read_body(response, limit)
             location = response.headers.get("location")
             if response.status_code not in (301, 307, 308) or request.method != "GET" or not location:
                 return response
@@ -140,6 +153,25 @@ class _HookedConnection:
 
     def close(self) -> None:
         """Sessions are pooled per host and outlive a connection object."""
+
+
+def _read_body(response: requests.Response, limit: int) -> None:
+    """Read a streamed answer into `response.content`, decoded; past `limit` bytes, stop and fail."""
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(_READ_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                path = urllib.parse.urlsplit(response.url).path
+                raise SourceError(
+                    "too_large",
+                    f"GitHub's answer for {path} passed {limit} bytes (EXPORTER_MAX_ANSWER_BYTES); stopped reading",
+                )
+    except BaseException:
+        response.close()  # the rest is never read: drop the connection rather than pool it
+        raise
+    response._content = bytes(body)
+    response._content_consumed = True
 
 
 def _chain(middleware: Middleware, send: Send) -> Send:

@@ -154,7 +154,7 @@ class _RefreshGate:
 
     def __init__(self, settings: Settings, monotonic: Callable[[], float]) -> None:
         token = settings.refresh_token
-        self._expected = f"Bearer {token.get_secret_value()}".encode() if token is not None else None
+        self._expected = token.get_secret_value().encode() if token is not None else None
         self._interval = settings.refresh_min_interval_seconds
         self._monotonic = monotonic
         self._last: float | None = None
@@ -162,7 +162,7 @@ class _RefreshGate:
 
     def refuse(self, authorization: str | None, joining: bool) -> JSONResponse | None:
         """None when the caller may go on (and the cooldown starts), else the answer to send."""
-        if self._expected is not None and not hmac.compare_digest((authorization or "").encode(), self._expected):
+        if self._expected is not None and not hmac.compare_digest(self._bearer(authorization), self._expected):
             return JSONResponse(
                 {"error": "a valid bearer token is required (EXPORTER_REFRESH_TOKEN)"},
                 status_code=401,
@@ -181,6 +181,12 @@ class _RefreshGate:
                 )
             self._last = now
         return None
+
+    @staticmethod
+    def _bearer(authorization: str | None) -> bytes:
+        """The credentials of `Authorization: Bearer …` (the scheme in any case, RFC 7235), else b""."""
+        scheme, _, credentials = (authorization or "").strip().partition(" ")
+        return credentials.strip().encode() if scheme.lower() == "bearer" else b""
 
 
 def create_app(

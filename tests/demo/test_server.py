@@ -288,6 +288,25 @@ def test_nulls_set_item_fields_to_null(client: httpx.Client, demo: FakeGitHub) -
     assert all(r["conclusion"] is None and r["head_branch"] is None and r["id"] for r in runs)
 
 
+def test_a_gzip_bomb_is_the_true_answer_padded_to_its_decoded_size_and_small_on_the_wire(
+    client: httpx.Client, demo: FakeGitHub
+) -> None:
+    true = client.get(RUNS).json()
+    demo.inject(Fault("gzip_bomb", times=1, body_bytes=8 << 20))
+    response = client.get(RUNS)
+    assert response.headers["content-encoding"] == "gzip"
+    assert len(response.content) == 8 << 20 and response.json() == true
+    assert response.num_bytes_downloaded < 64 << 10
+
+
+def test_a_huge_body_is_the_true_answer_padded_to_its_content_length(client: httpx.Client, demo: FakeGitHub) -> None:
+    true = client.get(COMMITS).json()
+    demo.inject(Fault("huge_body", times=1, body_bytes=3_000_000))
+    response = client.get(COMMITS)
+    assert response.headers["content-length"] == "3000000" and "content-encoding" not in response.headers
+    assert response.json() == true
+
+
 def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
     """Poll with a deadline (no sleeps): fail if the condition never holds."""
     deadline = time.monotonic() + seconds

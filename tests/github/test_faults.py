@@ -296,6 +296,26 @@ def test_a_202_fails_at_once_instead_of_pygithub_sleeping_and_asking_forever(
     recovers(world, exporter)
 
 
+# --- answers too large to read -----------------------------------------------------------------
+
+SMALL_CAP = str(64 * 1024)  # the smallest EXPORTER_MAX_ANSWER_BYTES; the healthy answers are a few KiB
+
+
+def test_a_gzip_bomb_counts_too_large_and_keeps_the_last_values(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    exporter = world.exporter(EXPORTER_MAX_ANSWER_BYTES=SMALL_CAP)
+    healthy(exporter)
+    bomb = Fault(kind="gzip_bomb", path_regex=REPO_PATHS, body_bytes=32 * 1024 * 1024)
+    faulted(world, exporter, caplog, bomb, "too_large")
+    recovers(world, exporter)
+
+
+def test_a_huge_plain_answer_counts_too_large(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    exporter = world.exporter(EXPORTER_MAX_ANSWER_BYTES=SMALL_CAP)
+    healthy(exporter)
+    faulted(world, exporter, caplog, Fault(kind="huge_body", path_regex=REPO_PATHS, body_bytes=1 << 20), "too_large")
+    recovers(world, exporter)
+
+
 # --- answers about the repository ---------------------------------------------------------------
 
 

@@ -139,6 +139,17 @@ def test_refresh_with_a_token_configured_needs_the_bearer_token(fake: FakeGitHub
     assert client.post("/refresh", headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
+def test_the_bearer_scheme_is_accepted_in_any_case(fake: FakeGitHub, wire: Wiring) -> None:
+    fake.add_repo(repo(runs=[run(1)]))
+    exporter = wire(EXPORTER_REFRESH_TOKEN="s3cret", EXPORTER_REFRESH_MIN_INTERVAL_SECONDS="0")
+    client = InProcess(create_app(exporter.settings, exporter.collector, exporter.registry))
+    for header in ("bearer s3cret", "BEARER s3cret", "BeArEr  s3cret "):
+        assert client.post("/refresh", headers={"Authorization": header}).status_code == 200, header
+    for header in ("Basic s3cret", "bearer S3CRET", "bearers3cret", "bearer"):
+        assert client.post("/refresh", headers={"Authorization": header}).status_code == 401, header
+    assert exporter.collector.refreshes_started == 3
+
+
 def test_concurrent_refresh_calls_join_one_refresh(fake: FakeGitHub, wire: Wiring) -> None:
     fake.add_repo(repo(runs=[run(1)]))
     fake.latency_seconds = 0.05
