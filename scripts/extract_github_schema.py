@@ -23,6 +23,15 @@ OPERATIONS = (
     "actions/list-repo-workflows",
     "repos/list-commits",
     "repos/get",
+    # issue 10: CI flow, pull-request flow and DORA
+    "actions/get-workflow-run",
+    "actions/get-workflow-run-attempt",
+    "actions/list-jobs-for-workflow-run-attempt",
+    "pulls/list",
+    "repos/list-deployments",
+    "repos/list-deployment-statuses",
+    "repos/list-releases",
+    "repos/compare-commits",
 )
 OUTPUT = Path(__file__).resolve().parent.parent / "tests" / "schemas" / "github-rest-subset.json"
 

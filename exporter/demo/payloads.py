@@ -10,7 +10,18 @@ import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from exporter.demo.model import FakeCommit, FakeJob, FakeRepo, FakeRun, stable_int, stable_sha
+from exporter.demo.model import (
+    FakeCommit,
+    FakeDeployment,
+    FakeDeploymentStatus,
+    FakeJob,
+    FakePull,
+    FakeRelease,
+    FakeRepo,
+    FakeRun,
+    stable_int,
+    stable_sha,
+)
 
 Json = dict[str, Any]
 HTML = "https://github.com"
@@ -176,12 +187,16 @@ def workflow(base: str, repo: FakeRepo, workflow_file: str, created: datetime) -
     }
 
 
-def workflow_run(base: str, repo: FakeRepo, run: FakeRun, run_number: int) -> Json:
-    """A `workflow-run` object, with the latest attempt's fields."""
+def workflow_run(base: str, repo: FakeRepo, run: FakeRun, run_number: int, attempt: int | None = None) -> Json:
+    """A `workflow-run` object with the latest attempt's fields, or with attempt `attempt`'s fields
+    as `GET .../runs/{id}/attempts/{n}` answers (its own status, conclusion, times and jobs_url)."""
     api = f"{base}/repos/{repo.full_name}"
     run_url = f"{api}/actions/runs/{run.id}"
     workflow_id = repo.workflow_id(run.workflow_file)
-    started = run.created_at + timedelta(minutes=7 * (run.run_attempt - 1))
+    shown = run.attempt(attempt or run.run_attempt)
+    attempt_url = f"{run_url}/attempts/{shown.number}" if attempt else run_url
+    # GitHub's attempt answer dates a later attempt's created_at from when that attempt was created.
+    created = shown.started_at if attempt and shown.number > 1 else run.created_at
     actor = user(base, "octocat")
     title = f"Run {run.workflow_file} on {run.head_branch}"
     return {
@@ -194,28 +209,28 @@ def workflow_run(base: str, repo: FakeRepo, run: FakeRun, run_number: int) -> Js
         "display_title": title,
         "run_number": run_number,
         "event": run.event,
-        "status": run.status,
-        "conclusion": run.conclusion,
+        "status": shown.status,
+        "conclusion": shown.conclusion,
         "workflow_id": workflow_id,
         "check_suite_id": stable_int("suite", run.id, digits=11),
         "check_suite_node_id": node_id("CS", run.id),
         "url": run_url,
         "html_url": f"{HTML}/{repo.full_name}/actions/runs/{run.id}",
         "pull_requests": [],
-        "created_at": iso(run.created_at),
-        "updated_at": iso(run.updated_at),
+        "created_at": iso(created),
+        "updated_at": iso(shown.updated_at),
         "actor": actor,
-        "run_attempt": run.run_attempt,
+        "run_attempt": shown.number,
         "referenced_workflows": [],
-        "run_started_at": iso(started),
+        "run_started_at": iso(shown.started_at),
         "triggering_actor": actor,
-        "jobs_url": f"{run_url}/jobs",
-        "logs_url": f"{run_url}/logs",
+        "jobs_url": f"{attempt_url}/jobs",
+        "logs_url": f"{attempt_url}/logs",
         "check_suite_url": f"{api}/check-suites/{stable_int('suite', run.id, digits=11)}",
         "artifacts_url": f"{run_url}/artifacts",
         "cancel_url": f"{run_url}/cancel",
         "rerun_url": f"{run_url}/rerun",
-        "previous_attempt_url": f"{run_url}/attempts/{run.run_attempt - 1}" if run.run_attempt > 1 else None,
+        "previous_attempt_url": f"{run_url}/attempts/{shown.number - 1}" if shown.number > 1 else None,
         "workflow_url": f"{api}/actions/workflows/{workflow_id}",
         "head_commit": {
             "id": run.sha,
@@ -237,9 +252,11 @@ def workflow_run(base: str, repo: FakeRepo, run: FakeRun, run_number: int) -> Js
 def job(base: str, repo: FakeRepo, run: FakeRun, fake_job: FakeJob, attempt: int) -> Json:
     """A `job` object of one attempt of a run."""
     job_id = stable_int("job", run.id, attempt, fake_job.name, digits=11)
-    created = run.created_at + timedelta(minutes=7 * (attempt - 1))
+    shown = run.attempt(attempt)
+    created = shown.started_at
     done = fake_job.status == "completed"
-    started, completed = created + timedelta(seconds=5), created + timedelta(minutes=5)
+    started = created + timedelta(seconds=5)
+    completed = max(started, shown.updated_at - timedelta(seconds=10))  # the run ends after its last job
     return {
         "id": job_id,
         "run_id": run.id,
@@ -318,6 +335,226 @@ def commit(base: str, repo: FakeRepo, fake_commit: FakeCommit) -> Json:
             {"sha": sha, "url": f"{api}/commits/{sha}", "html_url": f"{HTML}/{repo.full_name}/commit/{sha}"}
             for sha in parents
         ],
+    }
+
+
+def repository(base: str, full_name: str, created: datetime, fork: bool = False) -> Json:
+    """A `repository` object, as embedded in a pull request's `head` and `base`."""
+    owner_kind = "User" if fork else "Organization"
+    body = full_repository(base, FakeRepo(full_name), created)
+    for key in ("network_count", "subscribers_count"):
+        body.pop(key)
+    return body | {"fork": fork, "owner": user(base, full_name.split("/", 1)[0], owner_kind)}
+
+
+def _kind(login: str) -> str:
+    return "Bot" if login.endswith("[bot]") else "User"
+
+
+def _link(href: str) -> Json:
+    return {"href": href}
+
+
+def pull_request(base: str, repo: FakeRepo, pull: FakePull, created: datetime) -> Json:
+    """A `pull-request-simple` item of `GET /repos/{o}/{r}/pulls`."""
+    api = f"{base}/repos/{repo.full_name}"
+    url = f"{api}/pulls/{pull.number}"
+    html = f"{HTML}/{repo.full_name}/pull/{pull.number}"
+    issue = f"{api}/issues/{pull.number}"
+    statuses = f"{api}/statuses/{pull.sha}"
+    head_owner = pull.head_owner or repo.owner
+    if pull.fork is None:
+        head_repo: Json | None = repository(base, repo.full_name, created)
+    else:
+        head_repo = None if pull.fork_deleted else repository(base, pull.fork, created, fork=True)
+    labels = [
+        {
+            "id": stable_int("label", repo.full_name, name),
+            "node_id": node_id("LA", stable_int("label", repo.full_name, name)),
+            "url": f"{api}/labels/{name}",
+            "name": name,
+            "description": "",
+            "color": "ededed",
+            "default": False,
+        }
+        for name in pull.labels
+    ]
+    closed = pull.closed
+    association = "CONTRIBUTOR" if pull.fork else ("NONE" if _kind(pull.author) == "Bot" else "MEMBER")
+    return {
+        "url": url,
+        "id": stable_int("pull", repo.full_name, pull.number, digits=10),
+        "node_id": node_id("PR", stable_int("pull", repo.full_name, pull.number, digits=10)),
+        "html_url": html,
+        "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch",
+        "issue_url": issue,
+        "number": pull.number,
+        "state": pull.state,
+        "locked": False,
+        "title": pull.title,
+        "user": user(base, pull.author, _kind(pull.author)),
+        "body": pull.body,
+        "labels": labels,
+        "milestone": None,
+        "active_lock_reason": None,
+        "created_at": iso(pull.created_at),
+        "updated_at": iso(pull.last_update),
+        "closed_at": iso(closed) if closed else None,
+        "merged_at": iso(pull.merged_at) if pull.merged_at else None,
+        "merge_commit_sha": pull.merge_commit_sha or stable_sha("test-merge", repo.full_name, pull.number),
+        "assignee": None,
+        "assignees": [],
+        "requested_reviewers": [],
+        "requested_teams": [],
+        "commits_url": f"{url}/commits",
+        "review_comments_url": f"{url}/comments",
+        "review_comment_url": f"{api}/pulls/comments{{/number}}",
+        "comments_url": f"{issue}/comments",
+        "statuses_url": statuses,
+        "head": {
+            "label": f"{head_owner}:{pull.head_ref}",
+            "ref": pull.head_ref,
+            "sha": pull.sha,
+            "user": user(base, head_owner, "User" if pull.fork else "Organization"),
+            "repo": head_repo,
+        },
+        "base": {
+            "label": f"{repo.owner}:{pull.base_ref}",
+            "ref": pull.base_ref,
+            "sha": stable_sha("base", repo.full_name, pull.base_ref, pull.number),
+            "user": user(base, repo.owner, "Organization"),
+            "repo": repository(base, repo.full_name, created),
+        },
+        "_links": {
+            "self": _link(url),
+            "html": _link(html),
+            "issue": _link(issue),
+            "comments": _link(f"{issue}/comments"),
+            "review_comments": _link(f"{url}/comments"),
+            "review_comment": _link(f"{api}/pulls/comments{{/number}}"),
+            "commits": _link(f"{url}/commits"),
+            "statuses": _link(statuses),
+        },
+        "author_association": association,
+        "auto_merge": None,
+        "draft": pull.draft,
+    }
+
+
+def deployment(base: str, repo: FakeRepo, fake: FakeDeployment) -> Json:
+    """A `deployment` item of `GET /repos/{o}/{r}/deployments`."""
+    api = f"{base}/repos/{repo.full_name}"
+    url = f"{api}/deployments/{fake.id}"
+    return {
+        "url": url,
+        "id": fake.id,
+        "node_id": node_id("DE", fake.id),
+        "sha": fake.sha,
+        "ref": fake.ref,
+        "task": fake.task,
+        "payload": {},
+        "original_environment": fake.environment,
+        "environment": fake.environment,
+        "description": fake.description,
+        "creator": user(base, fake.creator, _kind(fake.creator)),
+        "created_at": iso(fake.created_at),
+        "updated_at": iso(fake.updated_at),
+        "statuses_url": f"{url}/statuses",
+        "repository_url": api,
+        "transient_environment": fake.transient,
+        "production_environment": fake.environment == "production",
+        "performed_via_github_app": None,
+    }
+
+
+def deployment_status(base: str, repo: FakeRepo, fake: FakeDeployment, status: FakeDeploymentStatus) -> Json:
+    """A `deployment-status` item of `GET .../deployments/{id}/statuses`."""
+    api = f"{base}/repos/{repo.full_name}"
+    deployment_url = f"{api}/deployments/{fake.id}"
+    status_id = stable_int("deployment-status", fake.id, status.state, iso(status.created_at), digits=10)
+    log = f"{HTML}/{repo.full_name}/actions/runs/{stable_int('deploy-run', fake.id, digits=10)}"
+    return {
+        "url": f"{deployment_url}/statuses/{status_id}",
+        "id": status_id,
+        "node_id": node_id("DES", status_id),
+        "state": status.state,
+        "creator": user(base, fake.creator, _kind(fake.creator)),
+        "description": status.description,
+        "environment": fake.environment,
+        "target_url": log,
+        "created_at": iso(status.created_at),
+        "updated_at": iso(status.created_at),
+        "deployment_url": deployment_url,
+        "repository_url": api,
+        "environment_url": "",
+        "log_url": log,
+        "performed_via_github_app": None,
+    }
+
+
+def release(base: str, repo: FakeRepo, fake: FakeRelease) -> Json:
+    """A `release` item of `GET /repos/{o}/{r}/releases` (a draft: no tag yet, no archives)."""
+    api = f"{base}/repos/{repo.full_name}"
+    url = f"{api}/releases/{fake.id}"
+    published = fake.published
+    html_tag = f"untagged-{stable_sha('draft', fake.id)[:20]}" if fake.draft else fake.tag_name
+    return {
+        "url": url,
+        "html_url": f"{HTML}/{repo.full_name}/releases/tag/{html_tag}",
+        "assets_url": f"{url}/assets",
+        "upload_url": f"https://uploads.github.com/repos/{repo.full_name}/releases/{fake.id}/assets{{?name,label}}",
+        "tarball_url": None if fake.draft else f"{api}/tarball/{fake.tag_name}",
+        "zipball_url": None if fake.draft else f"{api}/zipball/{fake.tag_name}",
+        "id": fake.id,
+        "node_id": node_id("RE", fake.id),
+        "tag_name": fake.tag_name,
+        "target_commitish": fake.target_commitish,
+        "name": fake.name,
+        "body": fake.body,
+        "draft": fake.draft,
+        "prerelease": fake.prerelease,
+        "immutable": False,
+        "created_at": iso(fake.created_at),
+        "updated_at": iso(published or fake.created_at),
+        "published_at": iso(published) if published else None,
+        "author": user(base, fake.author, _kind(fake.author)),
+        "assets": [],
+    }
+
+
+def comparison(
+    base: str,
+    repo: FakeRepo,
+    refs: tuple[str, str],
+    ends: tuple[FakeCommit, FakeCommit, FakeCommit],
+    counts: tuple[int, int],
+    commits: list[FakeCommit],
+) -> Json:
+    """A `commit-comparison` (`GET .../compare/{base}...{head}`) without its `files`.
+
+    `ends` are the base, head and merge-base commits, `counts` is (ahead_by, behind_by) and
+    `commits` the commits shown, oldest first.
+    """
+    base_ref, head_ref = refs
+    base_commit, head_commit, merge_base = ends
+    ahead, behind = counts
+    status = "identical" if ahead == behind == 0 else "diverged" if ahead and behind else "ahead" if ahead else "behind"
+    spec = f"{base_ref}...{head_ref}"
+    permalink = f"{repo.owner}:{base_commit.sha[:7]}...{repo.owner}:{head_commit.sha[:7]}"
+    return {
+        "url": f"{base}/repos/{repo.full_name}/compare/{spec}",
+        "html_url": f"{HTML}/{repo.full_name}/compare/{spec}",
+        "permalink_url": f"{HTML}/{repo.full_name}/compare/{permalink}",
+        "diff_url": f"{HTML}/{repo.full_name}/compare/{spec}.diff",
+        "patch_url": f"{HTML}/{repo.full_name}/compare/{spec}.patch",
+        "base_commit": commit(base, repo, base_commit),
+        "merge_base_commit": commit(base, repo, merge_base),
+        "status": status,
+        "ahead_by": ahead,
+        "behind_by": behind,
+        "total_commits": ahead,
+        "commits": [commit(base, repo, c) for c in commits],
     }
 
 

@@ -273,7 +273,7 @@ class FakeGitHub:
             return _primary_limit(request_id, str(reset))
         if path == "/rate_limit":
             return Answer(200, payloads.rate_limit(limit, used, reset))
-        return route(self.repos, self.url, path, query)
+        return route(self.repos, self.url, path, query, now=self.clock())
 
     def _fault_answer(self, fault: Fault, path: str, query: dict[str, str], request_id: str) -> Answer | None:
         kind = fault.kind

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from exporter.demo import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun, demo_github
+from exporter.demo.model import FakeDeployment, FakeDeploymentStatus, FakePull, FakeRelease
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -63,7 +64,62 @@ def edge_repo() -> FakeRepo:
         FakeCommit("b" * 40, 'Revert "Add login" (#11)', NOW - timedelta(hours=2)),
         FakeCommit("c" * 40, "Initial commit", NOW - timedelta(days=30), parents=0),
     ]
-    return FakeRepo("edge/case", workflows=["checks.yml", "release.yml"], runs=runs, commits={"main": commits})
+    return FakeRepo(
+        "edge/case",
+        workflows=["checks.yml", "release.yml"],
+        runs=runs,
+        commits={"main": commits},
+        pulls=edge_pulls(),
+        deployments=edge_deployments(),
+        releases=edge_releases(),
+    )
+
+
+def edge_pulls() -> list[FakePull]:
+    """A deleted fork's merged PR (head.repo null), a live fork's draft, a bot's closed one, bare defaults."""
+    return [
+        FakePull(
+            7,
+            "Fix typo",
+            NOW - timedelta(days=3),
+            merged_at=NOW - timedelta(days=1),
+            merge_commit_sha="a" * 40,
+            fork="gone/case",
+            fork_deleted=True,
+            author="gone",
+        ),
+        FakePull(8, "WIP", NOW - timedelta(hours=3), draft=True, fork="friend/case", labels=["help wanted"]),
+        FakePull(9, "Bump x", NOW - timedelta(days=2), closed_at=NOW - timedelta(days=1), author="dependabot[bot]"),
+        FakePull(10, "Bare", NOW - timedelta(days=40)),
+    ]
+
+
+def edge_deployments() -> list[FakeDeployment]:
+    """A deployment without statuses yet, and a transient one that went through every state GitHub has."""
+    states = ("queued", "pending", "in_progress", "error", "failure", "success", "inactive")
+    return [
+        FakeDeployment(21, "b" * 40, NOW - timedelta(minutes=1), environment="production"),
+        FakeDeployment(
+            20,
+            "c" * 40,
+            NOW - timedelta(hours=2),
+            environment="pr-12",
+            ref="feature/x",
+            task="deploy:migrations",
+            transient=True,
+            creator="octocat",
+            statuses=[FakeDeploymentStatus(s, NOW - timedelta(hours=2, minutes=-i)) for i, s in enumerate(states)],
+        ),
+    ]
+
+
+def edge_releases() -> list[FakeRelease]:
+    """A draft (no tag, no date, no archives), a prerelease without a name or body, a plain release."""
+    return [
+        FakeRelease("v2.0.0", NOW - timedelta(hours=1), draft=True),
+        FakeRelease("v2.0.0-rc.1", NOW - timedelta(days=1), sha="b" * 40, prerelease=True),
+        FakeRelease("v1.0.0", NOW - timedelta(days=30), sha="c" * 40, name="First", body="Hello"),
+    ]
 
 
 @pytest.fixture
