@@ -10,7 +10,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -140,7 +140,12 @@ def _print_report(result: RefreshResult, as_json: bool) -> None:
         print(json.dumps(refresh_report(result), indent=2, sort_keys=True))
         return
     for series in result.series:
-        shown = "no data" if series.value is None else f"{series.value:g}"
+        if series.value is None:
+            shown = "no data"
+        elif isinstance(series.value, Mapping):
+            shown = ", ".join(f"{key}={number:g}" for key, number in series.value.items())
+        else:
+            shown = f"{series.value:g}"
         if not series.ok:
             shown = f"FAILED ({series.reason}): {series.error}"
         print(f"{series.repo:<30} {series.key:<28} {shown}")

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -28,7 +28,7 @@ SeriesKey = tuple[str, str]  # (metric key, repo)
 @dataclass
 class _Series:
     labels: dict[str, str]
-    value: float | None = None
+    value: float | Mapping[str, float] | None = None
     value_at: float | None = None  # wall time the value was computed
     ok: bool = False
     last_success: float | None = None
@@ -178,7 +178,14 @@ class HealthCollector(Collector):
             family = GaugeMetricFamily(spec.name, spec.description, labels=list(spec.labels))
             for (key, _repo), state in served.items():
                 if key == spec.key and state.value is not None:
-                    family.add_metric([state.labels[label] for label in spec.labels], state.value)
+                    base = [
+                        state.labels[label] for label in spec.labels if spec.split is None or label != spec.split.label
+                    ]
+                    if isinstance(state.value, Mapping):  # a split metric: one sample per split value
+                        for split_value, number in state.value.items():
+                            family.add_metric([*base, split_value], number)
+                    else:
+                        family.add_metric(base, state.value)
             yield family
         yield from self._health_families(now, served, with_samples)
         yield from self._rate_limit_families(with_samples)

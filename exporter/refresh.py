@@ -40,7 +40,7 @@ class SeriesResult:
     key: str
     repo: str
     labels: Mapping[str, str]
-    value: float | None = None
+    value: float | Mapping[str, float] | None = None  # a mapping for a split metric (MetricSpec.split)
     reason: Reason | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -71,7 +71,8 @@ class RefreshResult:
 def series_labels(spec: MetricSpec, settings: Settings, repo: str) -> dict[str, str]:
     """The label values of one series (bounded: configuration only, never data)."""
     known = {"repo": repo, "branch": settings.branch, "workflow": settings.ci_workflow}
-    return {label: known[label] for label in spec.labels}
+    split = spec.split.label if spec.split is not None else None
+    return {label: known[label] for label in spec.labels if label != split}  # a split's label comes with each value
 
 
 class Refresher:
@@ -158,7 +159,7 @@ class Refresher:
                 if setup_error is not None:
                     raise setup_error
                 assert data is not None
-                value = spec.function(data)
+                value = _checked(spec, spec.function(data))
             except SourceError as exc:  # logged once per repository and error by _log_failures
                 span.record_error(exc)
                 span.set_tag("exporter.reason", exc.reason)
@@ -170,6 +171,24 @@ class Refresher:
                 message = f"{type(exc).__name__} in metric function"
                 return SeriesResult(spec.key, repo, labels, None, "metric_error", message, self._monotonic() - start)
             return SeriesResult(spec.key, repo, labels, value, None, None, self._monotonic() - start)
+
+
+def _checked(spec: MetricSpec, value: object) -> float | Mapping[str, float] | None:
+    """The function's answer, as its registration promises: a number or None, or for a split metric a
+    mapping from declared split values to numbers (an empty one is "no data")."""
+    if spec.split is None:
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return None if value is None else float(value)
+        raise TypeError(f"{spec.key} returned a {type(value).__name__}, not a number or None")
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{spec.key} is split by {spec.split.label} and returned a {type(value).__name__}")
+    unknown = [key for key in value if key not in spec.split.values]
+    if unknown:
+        raise ValueError(f"{spec.key} returned {spec.split.label} values it did not declare: {unknown[:5]}")
+    ordered = {key: float(value[key]) for key in spec.split.values if key in value}
+    return ordered or None
 
 
 def _log_failures(repo: str, results: list[SeriesResult]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from types import ModuleType
 
@@ -11,7 +11,9 @@ from exporter.metrics.goals import Goal
 from exporter.metrics.repo_data import RepoData
 from exporter.settings import Settings, configuration_error
 
-MetricFunction = Callable[[RepoData], float | None]
+# A value, None for "no data", or for a split metric (see `Split`) one value per split label value.
+MetricValue = float | Mapping[str, float] | None
+MetricFunction = Callable[[RepoData], MetricValue]
 _KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _MARK = "__system_health_metric__"
 BASE_LABELS = ("repo", "branch")
@@ -19,6 +21,28 @@ BASE_LABELS = ("repo", "branch")
 
 class DuplicateMetricError(ValueError):
     """Two metrics were registered under one key."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One more label whose values come from the data, from a fixed set: e.g. `ci.runs{conclusion=...}`.
+
+    The metric function returns a mapping from some of `values` to numbers; each becomes a sample with
+    `label` set to it (a value the function leaves out has no sample). The set is declared, so the
+    number of series per repository stays fixed (Datadog bills per series). A goal applies to the
+    sample whose value is `scored` (e.g. the median of a quantile split); without it a split metric
+    cannot carry a goal.
+    """
+
+    label: str
+    values: tuple[str, ...]
+    scored: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.values or len(set(self.values)) != len(self.values):
+            raise ValueError(f"split {self.label!r}: values must be distinct and not empty")
+        if self.scored is not None and self.scored not in self.values:
+            raise ValueError(f"split {self.label!r}: scored value {self.scored!r} is not one of {self.values}")
 
 
 @dataclass(frozen=True)
@@ -31,6 +55,7 @@ class MetricSpec:
     labels: tuple[str, ...] = BASE_LABELS
     unit: str = ""
     goal: Goal | None = None
+    split: Split | None = None
 
     @property
     def name(self) -> str:
@@ -45,10 +70,14 @@ def system_health_metric(
     extra_labels: tuple[str, ...] = (),
     unit: str = "",
     goal: Goal | None = None,
+    split: Split | None = None,
 ) -> Callable[[MetricFunction], MetricFunction]:
     """Mark a function as a system-health metric; `MetricRegistry.from_modules` collects it."""
     if not _KEY.match(metric_key):
         raise ValueError(f"metric key {metric_key!r} must be dotted lower_snake_case, e.g. 'commits.hotfix'")
+    if goal is not None and split is not None and split.scored is None:
+        raise ValueError(f"metric {metric_key!r}: a split metric with a goal must name the split value scored")
+    labels = BASE_LABELS + extra_labels + ((split.label,) if split is not None else ())
     if goal is not None:
         if unit and goal.unit and goal.unit != unit:
             raise ValueError(f"metric {metric_key!r}: goal unit {goal.unit!r} is not the metric's unit {unit!r}")
@@ -56,7 +85,7 @@ def system_health_metric(
         goal = replace(goal, unit=unit)
 
     def mark(function: MetricFunction) -> MetricFunction:
-        spec = MetricSpec(metric_key, description, function, BASE_LABELS + extra_labels, unit, goal)
+        spec = MetricSpec(metric_key, description, function, labels, unit, goal, split)
         setattr(function, _MARK, spec)
         return function
 

@@ -31,7 +31,7 @@ class ServedSeries(Protocol):
     def labels(self) -> Mapping[str, str]: ...
 
     @property
-    def value(self) -> float | None: ...
+    def value(self) -> float | Mapping[str, float] | None: ...
 
     @property
     def ok(self) -> bool: ...
@@ -43,7 +43,7 @@ class Served:
 
     key: str
     labels: Mapping[str, str] = field(default_factory=dict)
-    value: float | None = None
+    value: float | Mapping[str, float] | None = None
     ok: bool = True
 
 
@@ -60,14 +60,20 @@ class Score:
 
 def scores(series: Iterable[ServedSeries], registry: MetricRegistry) -> list[Score]:
     """The score of every series whose metric has a goal and whose last computation gave a value."""
-    goals = {spec.key: spec.goal for spec in registry}
+    specs = {spec.key: spec for spec in registry}
     scored = []
     for one in series:
-        goal = goals.get(one.key)
-        if goal is None or not one.ok or one.value is None or math.isnan(one.value):
+        spec = specs.get(one.key)
+        goal = spec.goal if spec is not None else None
+        if spec is None or goal is None or not one.ok:
+            continue
+        value = one.value
+        if isinstance(value, Mapping):  # a split metric: its goal scores one declared sample (Split.scored)
+            value = value.get(spec.split.scored) if spec.split is not None and spec.split.scored else None
+        if value is None or math.isnan(value):
             continue
         repo, branch = one.labels["repo"], one.labels["branch"]
-        scored.append(Score(one.key, repo, branch, goal.met(one.value), goal.score(one.value)))
+        scored.append(Score(one.key, repo, branch, goal.met(value), goal.score(value)))
     return scored
 
 
