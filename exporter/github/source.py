@@ -34,6 +34,7 @@ from exporter import __version__, tracing
 from exporter.errors import SourceError
 from exporter.github import answers, etag_cache, transport
 from exporter.github.credentials import TokenProvider
+from exporter.github.facts import FactStore
 from exporter.github.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
 from exporter.metrics.repo_data import Commit, Job, WorkflowRun
 from exporter.settings import Settings
@@ -155,6 +156,7 @@ class RepoSession:
         hooks: transport.HttpHooks,
         monotonic: Callable[[], float] = time.monotonic,
         stopping: threading.Event | None = None,
+        facts: FactStore | None = None,
     ) -> None:
         self._client = client
         self._hooks = hooks
@@ -164,6 +166,7 @@ class RepoSession:
         self._deadline = deadline
         self._monotonic = monotonic
         self._stopping = stopping if stopping is not None else threading.Event()
+        self._facts = facts if facts is not None else FactStore()  # shared by the source's sessions
         self._run = _Once()
         self._commits = _Once()
 
@@ -349,6 +352,7 @@ class GitHubSource:
         self.hooks.max_answer_bytes = settings.max_answer_bytes
         self.hooks.middlewares.extend([self._stop_after_401, self.rate_limit.middleware])
         self.hooks.middlewares.append(tracing.github_request_span)  # a no-op while tracing is off
+        self.facts = FactStore()  # what GitHub will never change: fetched once, kept across refreshes
         self.cache = etag_cache.ConditionalRequests.from_settings(settings)
         if self.cache is not None:  # below the observers, so they see the 304's fresh headers
             self.hooks.middlewares.append(self.cache)
@@ -364,7 +368,15 @@ class GitHubSource:
         except Exception as exc:
             raise classify(exc) from None
         return RepoSession(
-            client, repo, self._settings, now.astimezone(UTC), deadline, self.hooks, self._monotonic, self._stopping
+            client,
+            repo,
+            self._settings,
+            now.astimezone(UTC),
+            deadline,
+            self.hooks,
+            self._monotonic,
+            self._stopping,
+            self.facts,
         )
 
     def _client(self, token: str | None) -> Github:
