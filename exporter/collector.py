@@ -1,4 +1,4 @@
-"""The prometheus-client collector: serves cached values, refreshing lazily, one refresh at a time."""
+"""The prometheus-client collector: serves the current snapshot, refreshing lazily, one refresh at a time."""
 
 from __future__ import annotations
 
@@ -9,71 +9,25 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from exporter import __version__, catalog
-from exporter.github.rate_limit import RateLimitSnapshot
 from exporter.metrics.registry import MetricRegistry
 from exporter.refresh import RefreshResult
 from exporter.settings import Settings
+from exporter.snapshot import SeriesKey, SeriesState, Snapshot
 
 logger = logging.getLogger(__name__)
 
-SeriesKey = tuple[str, str]  # (metric key, repo)
-
-
-@dataclass
-class _Series:
-    labels: dict[str, str]
-    value: float | None = None
-    value_at: float | None = None  # wall time the value was computed
-    ok: bool = False
-    last_success: float | None = None
-
-
-class SeriesCache:
-    """What the exporter knows: the last good value of each series and how each refresh went."""
-
-    def __init__(self, max_staleness_seconds: float) -> None:
-        self.max_staleness_seconds = max_staleness_seconds
-        self.series: dict[SeriesKey, _Series] = {}
-        self.errors: dict[tuple[str, str, str], int] = {}
-        self.refreshes = 0
-        self.last: RefreshResult | None = None
-        self.last_finished_at: float | None = None
-        self.rate_limit: RateLimitSnapshot | None = None  # the latest GitHub reported
-
-    def apply(self, result: RefreshResult, now: float) -> None:
-        """Fold one refresh in: successes replace values (None drops the series), failures keep them."""
-        for outcome in result.series:
-            state = self.series.setdefault((outcome.key, outcome.repo), _Series(dict(outcome.labels)))
-            state.ok = outcome.ok
-            if outcome.ok:
-                state.value, state.value_at, state.last_success = outcome.value, now, now
-            else:
-                key = (outcome.repo, outcome.key, outcome.reason or "unknown")
-                self.errors[key] = self.errors.get(key, 0) + 1
-        self.refreshes += 1
-        self.last = result
-        self.last_finished_at = now
-        if result.rate_limit is not None:
-            self.rate_limit = result.rate_limit
-
-    def served(self, now: float) -> Iterator[tuple[SeriesKey, _Series]]:
-        """Series with a value young enough to serve."""
-        for key, state in self.series.items():
-            if state.value is None or state.value_at is None:
-                continue
-            if now - state.value_at > self.max_staleness_seconds:
-                continue
-            yield key, state
-
 
 class HealthCollector(Collector):
-    """Serves the cache; a scrape after the TTL starts a refresh and waits for it a bounded time."""
+    """Serves the snapshot; a scrape after the TTL starts a refresh and waits for it a bounded time.
+
+    The refresh thread builds each new snapshot and swaps one reference; every reader takes that
+    reference once, so a scrape serves exactly one refresh, whatever runs meanwhile.
+    """
 
     def __init__(
         self,
@@ -92,8 +46,13 @@ class HealthCollector(Collector):
         self._running: Future[RefreshResult] | None = None
         self._refreshed_at: float | None = None  # monotonic time the last refresh finished
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-runner")
-        self.cache = SeriesCache(settings.max_staleness_seconds)
+        self._snapshot = Snapshot()
         self.refreshes_started = 0
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """What the exporter knows now: read it once, it never changes."""
+        return self._snapshot
 
     # --- refreshing -------------------------------------------------------------------------
 
@@ -113,19 +72,23 @@ class HealthCollector(Collector):
 
     def refresh_if_stale(self) -> Future[RefreshResult] | None:
         """Start (or join) a refresh when the cache is older than the TTL; None when it is fresh."""
+        if self._fresh():
+            return None
+        return self.refresh()
+
+    def _fresh(self) -> bool:
+        """Refreshed within the TTL, and no refresh running (a scrape would join it)."""
         with self._lock:
-            fresh = (
-                self._refreshed_at is not None
+            return (
+                self._running is None
+                and self._refreshed_at is not None
                 and self._monotonic() - self._refreshed_at < self._settings.cache_ttl_seconds
             )
-            if fresh and self._running is None:
-                return None
-        return self.refresh()
 
     def _run_refresh(self) -> RefreshResult:
         try:
             result = self._refresher()
-            self.cache.apply(result, self._wall())
+            self._snapshot = self._snapshot.apply(result, self._wall())
             return result
         except Exception:
             logger.exception("refresh failed unexpectedly")
@@ -134,6 +97,18 @@ class HealthCollector(Collector):
             with self._lock:
                 self._refreshed_at = self._monotonic()
                 self._running = None
+
+    def _wait_if_stale(self) -> None:
+        """Refresh first when the cache is stale, waiting at most EXPORTER_SCRAPE_WAIT_SECONDS."""
+        pending = self.refresh_if_stale()
+        if pending is None:
+            return
+        try:
+            pending.result(timeout=self._settings.scrape_wait_seconds)
+        except FutureTimeout:
+            logger.info("refresh still running after %.1fs; serving the cache", self._settings.scrape_wait_seconds)
+        except Exception:  # already logged by the refresh thread; the cache is still good
+            logger.debug("serving the cache after a failed refresh")
 
     def close(self, wait_seconds: float = 0.0) -> None:
         """Stop the refresh thread, waiting up to `wait_seconds` for a running refresh to end."""
@@ -148,33 +123,27 @@ class HealthCollector(Collector):
 
     def describe(self) -> Iterator[Metric]:
         """The families, empty: registering the collector computes nothing."""
-        yield from self._families(with_samples=False)
+        yield from self._families(Snapshot(), self._wall(), with_samples=False)
 
     def collect(self) -> Iterator[Metric]:
-        """Serve the cache, refreshing first (bounded by EXPORTER_SCRAPE_WAIT_SECONDS) when stale."""
-        pending = self.refresh_if_stale()
-        if pending is not None:
-            try:
-                pending.result(timeout=self._settings.scrape_wait_seconds)
-            except FutureTimeout:
-                logger.info("refresh still running after %.1fs; serving the cache", self._settings.scrape_wait_seconds)
-            except Exception:  # already logged by the refresh thread; the cache is still good
-                logger.debug("serving the cache after a failed refresh")
-        yield from self._families(with_samples=True)
+        """Serve the snapshot, refreshing first (bounded by EXPORTER_SCRAPE_WAIT_SECONDS) when stale."""
+        self._wait_if_stale()
+        yield from self._families(self.snapshot, self._wall(), with_samples=True)
 
-    def _families(self, with_samples: bool) -> Iterator[Metric]:
-        now = self._wall()
-        served = dict(self.cache.served(now)) if with_samples else {}
+    def _families(self, snapshot: Snapshot, now: float, with_samples: bool) -> Iterator[Metric]:
+        served = snapshot.served(now, self._settings.max_staleness_seconds) if with_samples else {}
         for spec in self._registry:
             family = GaugeMetricFamily(spec.name, spec.description, labels=list(spec.labels))
             for (key, _repo), state in served.items():
                 if key == spec.key and state.value is not None:
                     family.add_metric([state.labels[label] for label in spec.labels], state.value)
             yield family
-        yield from self._health_families(now, served, with_samples)
-        yield from self._rate_limit_families(with_samples)
+        yield from self._health_families(snapshot, now, served, with_samples)
+        yield from self._rate_limit_families(snapshot, with_samples)
 
-    def _health_families(self, now: float, served: dict[SeriesKey, _Series], with_samples: bool) -> Iterator[Metric]:
+    def _health_families(
+        self, snapshot: Snapshot, now: float, served: dict[SeriesKey, SeriesState], with_samples: bool
+    ) -> Iterator[Metric]:
         c = catalog
         info = InfoMetricFamily(c.INFO.name, c.INFO.description)
         success = GaugeMetricFamily(c.METRIC_SUCCESS.name, c.METRIC_SUCCESS.description, labels=["repo", "metric"])
@@ -196,30 +165,30 @@ class HealthCollector(Collector):
                 [],
                 {"version": __version__, "service": self._settings.dd_service, "env": self._settings.dd_env},
             )
-            for (key, repo), state in self.cache.series.items():
+            for (key, repo), state in snapshot.series.items():
                 success.add_metric([repo, key], 1.0 if state.ok else 0.0)
                 if state.last_success is not None:
                     last_ok.add_metric([repo, key], state.last_success)
                 if (key, repo) in served and state.value_at is not None:
                     age.add_metric([repo, key], max(0.0, now - state.value_at))
-            for (repo, key, reason), count in sorted(self.cache.errors.items()):
+            for (repo, key, reason), count in sorted(snapshot.errors.items()):
                 errors.add_metric([repo, key, reason], float(count))
-            refreshes.add_metric([], float(self.cache.refreshes))
-            last = self.cache.last
-            if last is not None and self.cache.last_finished_at is not None:
+            refreshes.add_metric([], float(snapshot.refreshes))
+            last = snapshot.last
+            if last is not None and snapshot.finished_at is not None:
                 duration.add_metric([], last.seconds)
-                last_refresh.add_metric([], self.cache.last_finished_at)
+                last_refresh.add_metric([], snapshot.finished_at)
                 for repo, seconds in last.repo_seconds.items():
                     repo_duration.add_metric([repo], seconds)
         yield from (info, success, last_ok, age, errors, refreshes, duration, repo_duration, last_refresh)
 
-    def _rate_limit_families(self, with_samples: bool) -> Iterator[Metric]:
+    def _rate_limit_families(self, snapshot: Snapshot, with_samples: bool) -> Iterator[Metric]:
         """GitHub's core rate limit as last reported; no sample until GitHub has reported it."""
-        snapshot = self.cache.rate_limit if with_samples else None
+        reported = snapshot.rate_limit if with_samples else None
         for entry, value in (
-            (catalog.RATE_LIMIT_LIMIT, snapshot.limit if snapshot else None),
-            (catalog.RATE_LIMIT_REMAINING, snapshot.remaining if snapshot else None),
-            (catalog.RATE_LIMIT_RESET, snapshot.reset if snapshot else None),
+            (catalog.RATE_LIMIT_LIMIT, reported.limit if reported else None),
+            (catalog.RATE_LIMIT_REMAINING, reported.remaining if reported else None),
+            (catalog.RATE_LIMIT_RESET, reported.reset if reported else None),
         ):
             family = GaugeMetricFamily(entry.name, entry.description)
             if value is not None:
