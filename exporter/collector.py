@@ -9,17 +9,47 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from exporter import __version__, catalog
+from exporter.exposition import Encoder, Rendered, render
 from exporter.metrics.registry import MetricRegistry
 from exporter.refresh import RefreshResult
 from exporter.settings import Settings
 from exporter.snapshot import SeriesKey, SeriesState, Snapshot
 
 logger = logging.getLogger(__name__)
+
+_MAX_RENDERS = 8  # content types cached per refresh (the Accept header is the client's to vary)
+
+
+@dataclass(frozen=True)
+class _Cached:
+    """One rendered exposition, and the value times between which it serves the right series: it was
+    rendered with every value newer than `oldest_served` and none as old as `newest_dropped`."""
+
+    rendered: Rendered
+    oldest_served: float | None
+    newest_dropped: float | None
+
+    def serves_the_same_series(self, now: float, max_staleness_seconds: float) -> bool:
+        """True while no served value has grown too old (and no dropped one has become young again)."""
+        return (self.oldest_served is None or now - self.oldest_served <= max_staleness_seconds) and (
+            self.newest_dropped is None or now - self.newest_dropped > max_staleness_seconds
+        )
+
+
+class _View:
+    """A snapshot and its expositions, rendered on demand, at most one per content type."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.renders: dict[str, _Cached] = {}  # read without the lock: one dict lookup is atomic
+        self.render_lock = threading.Lock()  # many scrapes right after a refresh render once
 
 
 class HealthCollector(Collector):
@@ -46,13 +76,13 @@ class HealthCollector(Collector):
         self._running: Future[RefreshResult] | None = None
         self._refreshed_at: float | None = None  # monotonic time the last refresh finished
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-runner")
-        self._snapshot = Snapshot()
+        self._view = _View(Snapshot())
         self.refreshes_started = 0
 
     @property
     def snapshot(self) -> Snapshot:
         """What the exporter knows now: read it once, it never changes."""
-        return self._snapshot
+        return self._view.snapshot
 
     # --- refreshing -------------------------------------------------------------------------
 
@@ -88,7 +118,7 @@ class HealthCollector(Collector):
     def _run_refresh(self) -> RefreshResult:
         try:
             result = self._refresher()
-            self._snapshot = self._snapshot.apply(result, self._wall())
+            self._view = _View(self._view.snapshot.apply(result, self._wall()))
             return result
         except Exception:
             logger.exception("refresh failed unexpectedly")
@@ -118,6 +148,52 @@ class HealthCollector(Collector):
             with contextlib.suppress(Exception):
                 running.result(timeout=wait_seconds)
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # --- the /metrics body ------------------------------------------------------------------
+
+    def fresh_exposition(self, content_type: str) -> bytes | None:
+        """The body of a scrape that needs neither a wait nor a render, else None: the cache is
+        fresh and its exposition in `content_type` is rendered and still serves the same series."""
+        if not self._fresh():
+            return None
+        cached = self._view.renders.get(content_type)
+        now = self._wall()
+        if cached is None or not cached.serves_the_same_series(now, self._settings.max_staleness_seconds):
+            return None
+        return cached.rendered.body(now)
+
+    def exposition(self, encoder: Encoder, content_type: str) -> bytes:
+        """The body of a scrape, as `encoder` writes this collector's families: after a bounded wait
+        for a refresh when the cache is stale; rendered once per refresh and content type."""
+        self._wait_if_stale()
+        view = self._view
+        now = self._wall()
+        staleness = self._settings.max_staleness_seconds
+        cached = view.renders.get(content_type)
+        if cached is None or not cached.serves_the_same_series(now, staleness):
+            with view.render_lock:
+                cached = view.renders.get(content_type)
+                if cached is None or not cached.serves_the_same_series(now, staleness):
+                    cached = self._render(view.snapshot, encoder, now)
+                    if content_type in view.renders or len(view.renders) < _MAX_RENDERS:
+                        view.renders[content_type] = cached
+        return cached.rendered.body(now)
+
+    def _render(self, snapshot: Snapshot, encoder: Encoder, now: float) -> _Cached:
+        def since(sample: Sample) -> float:
+            value_at = snapshot.series[(sample.labels["metric"], sample.labels["repo"])].value_at
+            assert value_at is not None  # only served series have an age
+            return value_at
+
+        families = list(self._families(snapshot, now, with_samples=True))
+        rendered = render(families, encoder, catalog.METRIC_VALUE_AGE.name, since)
+        staleness = self._settings.max_staleness_seconds
+        served: list[float] = []
+        dropped: list[float] = []
+        for state in snapshot.series.values():
+            if state.value is not None and state.value_at is not None:
+                (served if state.served(now, staleness) else dropped).append(state.value_at)
+        return _Cached(rendered, min(served, default=None), max(dropped, default=None))
 
     # --- prometheus_client Collector -------------------------------------------------------
 
