@@ -1,4 +1,4 @@
-"""The prometheus-client collector: serves cached values, refreshing lazily, one refresh at a time."""
+"""The prometheus-client collector: serves the current snapshot, refreshing lazily, one refresh at a time."""
 
 from __future__ import annotations
 
@@ -13,67 +13,52 @@ from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from exporter import __version__, catalog
-from exporter.github.rate_limit import RateLimitSnapshot
+from exporter.exposition import Encoder, Rendered, render
 from exporter.metrics.registry import MetricRegistry
+from exporter.metrics.scores import goal_families
 from exporter.refresh import RefreshResult
 from exporter.settings import Settings
+from exporter.snapshot import SeriesKey, SeriesState, Snapshot
 
 logger = logging.getLogger(__name__)
 
-SeriesKey = tuple[str, str]  # (metric key, repo)
+_MAX_RENDERS = 8  # content types cached per refresh (the Accept header is the client's to vary)
 
 
-@dataclass
-class _Series:
-    labels: dict[str, str]
-    value: float | Mapping[str, float] | None = None
-    value_at: float | None = None  # wall time the value was computed
-    ok: bool = False
-    last_success: float | None = None
+@dataclass(frozen=True)
+class _Cached:
+    """One rendered exposition, and the value times between which it serves the right series: it was
+    rendered with every value newer than `oldest_served` and none as old as `newest_dropped`."""
+
+    rendered: Rendered
+    oldest_served: float | None
+    newest_dropped: float | None
+
+    def serves_the_same_series(self, now: float, max_staleness_seconds: float) -> bool:
+        """True while no served value has grown too old (and no dropped one has become young again)."""
+        return (self.oldest_served is None or now - self.oldest_served <= max_staleness_seconds) and (
+            self.newest_dropped is None or now - self.newest_dropped > max_staleness_seconds
+        )
 
 
-class SeriesCache:
-    """What the exporter knows: the last good value of each series and how each refresh went."""
+class _View:
+    """A snapshot and its expositions, rendered on demand, at most one per content type."""
 
-    def __init__(self, max_staleness_seconds: float) -> None:
-        self.max_staleness_seconds = max_staleness_seconds
-        self.series: dict[SeriesKey, _Series] = {}
-        self.errors: dict[tuple[str, str, str], int] = {}
-        self.refreshes = 0
-        self.last: RefreshResult | None = None
-        self.last_finished_at: float | None = None
-        self.rate_limit: RateLimitSnapshot | None = None  # the latest GitHub reported
-
-    def apply(self, result: RefreshResult, now: float) -> None:
-        """Fold one refresh in: successes replace values (None drops the series), failures keep them."""
-        for outcome in result.series:
-            state = self.series.setdefault((outcome.key, outcome.repo), _Series(dict(outcome.labels)))
-            state.ok = outcome.ok
-            if outcome.ok:
-                state.value, state.value_at, state.last_success = outcome.value, now, now
-            else:
-                key = (outcome.repo, outcome.key, outcome.reason or "unknown")
-                self.errors[key] = self.errors.get(key, 0) + 1
-        self.refreshes += 1
-        self.last = result
-        self.last_finished_at = now
-        if result.rate_limit is not None:
-            self.rate_limit = result.rate_limit
-
-    def served(self, now: float) -> Iterator[tuple[SeriesKey, _Series]]:
-        """Series with a value young enough to serve."""
-        for key, state in self.series.items():
-            if state.value is None or state.value_at is None:
-                continue
-            if now - state.value_at > self.max_staleness_seconds:
-                continue
-            yield key, state
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.renders: dict[str, _Cached] = {}  # read without the lock: one dict lookup is atomic
+        self.render_lock = threading.Lock()  # many scrapes right after a refresh render once
 
 
 class HealthCollector(Collector):
-    """Serves the cache; a scrape after the TTL starts a refresh and waits for it a bounded time."""
+    """Serves the snapshot; a scrape after the TTL starts a refresh and waits for it a bounded time.
+
+    The refresh thread builds each new snapshot and swaps one reference; every reader takes that
+    reference once, so a scrape serves exactly one refresh, whatever runs meanwhile.
+    """
 
     def __init__(
         self,
@@ -93,11 +78,16 @@ class HealthCollector(Collector):
         self._running: Future[RefreshResult] | None = None
         self._refreshed_at: float | None = None  # monotonic time the last refresh finished
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-runner")
-        self.cache = SeriesCache(settings.max_staleness_seconds)
+        self._view = _View(Snapshot())
         self.refreshes_started = 0
         # Set when the exporter shuts down (by `close()`, or earlier by the server): waiters stop waiting,
-        # and the refresh stops when it shares the event (`exporter.cli.build` wires it so).
+        # no new refresh starts, and the refresh stops when it shares the event (`exporter.cli.build` wires it so).
         self.stopping = stopping if stopping is not None else threading.Event()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """What the exporter knows now: read it once, it never changes."""
+        return self._view.snapshot
 
     # --- refreshing -------------------------------------------------------------------------
 
@@ -116,20 +106,25 @@ class HealthCollector(Collector):
             return self._running is not None
 
     def refresh_if_stale(self) -> Future[RefreshResult] | None:
-        """Start (or join) a refresh when the cache is older than the TTL; None when it is fresh."""
+        """Start (or join) a refresh when the cache is older than the TTL; None when it is fresh, or
+        when the exporter is shutting down (a scrape then serves what it has)."""
+        if self._fresh() or self.stopping.is_set():
+            return None
+        return self.refresh()
+
+    def _fresh(self) -> bool:
+        """Refreshed within the TTL, and no refresh running (a scrape would join it)."""
         with self._lock:
-            fresh = (
-                self._refreshed_at is not None
+            return (
+                self._running is None
+                and self._refreshed_at is not None
                 and self._monotonic() - self._refreshed_at < self._settings.cache_ttl_seconds
             )
-            if fresh and self._running is None:
-                return None
-        return self.refresh()
 
     def _run_refresh(self) -> RefreshResult:
         try:
             result = self._refresher()
-            self.cache.apply(result, self._wall())
+            self._view = _View(self._view.snapshot.apply(result, self._wall()))
             return result
         except Exception:
             logger.exception("refresh failed unexpectedly")
@@ -138,6 +133,18 @@ class HealthCollector(Collector):
             with self._lock:
                 self._refreshed_at = self._monotonic()
                 self._running = None
+
+    def _wait_if_stale(self) -> None:
+        """Refresh first when the cache is stale, waiting at most EXPORTER_SCRAPE_WAIT_SECONDS."""
+        pending = self.refresh_if_stale()
+        if pending is None:
+            return
+        try:
+            pending.result(timeout=self._settings.scrape_wait_seconds)
+        except FutureTimeout:
+            logger.info("refresh still running after %.1fs; serving the cache", self._settings.scrape_wait_seconds)
+        except Exception:  # already logged by the refresh thread; the cache is still good
+            logger.debug("serving the cache after a failed refresh")
 
     def close(self, wait_seconds: float = 0.0) -> None:
         """Stop: set `stopping`, wait up to `wait_seconds` for a running refresh to end, end the refresh thread."""
@@ -153,45 +160,85 @@ class HealthCollector(Collector):
         else:
             logger.info("collector stopped")
 
+    # --- the /metrics body ------------------------------------------------------------------
+
+    def fresh_exposition(self, content_type: str) -> bytes | None:
+        """The body of a scrape that needs neither a wait nor a render, else None: the cache is
+        fresh and its exposition in `content_type` is rendered and still serves the same series."""
+        if not self._fresh():
+            return None
+        cached = self._view.renders.get(content_type)
+        now = self._wall()
+        if cached is None or not cached.serves_the_same_series(now, self._settings.max_staleness_seconds):
+            return None
+        return cached.rendered.body(now)
+
+    def exposition(self, encoder: Encoder, content_type: str) -> bytes:
+        """The body of a scrape, as `encoder` writes this collector's families: after a bounded wait
+        for a refresh when the cache is stale; rendered once per refresh and content type."""
+        self._wait_if_stale()
+        view = self._view
+        now = self._wall()
+        staleness = self._settings.max_staleness_seconds
+        cached = view.renders.get(content_type)
+        if cached is None or not cached.serves_the_same_series(now, staleness):
+            with view.render_lock:
+                cached = view.renders.get(content_type)
+                if cached is None or not cached.serves_the_same_series(now, staleness):
+                    cached = self._render(view.snapshot, encoder, now)
+                    if content_type in view.renders or len(view.renders) < _MAX_RENDERS:
+                        view.renders[content_type] = cached
+        return cached.rendered.body(now)
+
+    def _render(self, snapshot: Snapshot, encoder: Encoder, now: float) -> _Cached:
+        def since(sample: Sample) -> float:
+            value_at = snapshot.series[(sample.labels["metric"], sample.labels["repo"])].value_at
+            assert value_at is not None  # only served series have an age
+            return value_at
+
+        families = list(self._families(snapshot, now, with_samples=True))
+        rendered = render(families, encoder, catalog.METRIC_VALUE_AGE.name, since)
+        staleness = self._settings.max_staleness_seconds
+        served: list[float] = []
+        dropped: list[float] = []
+        for state in snapshot.series.values():
+            if state.value is not None and state.value_at is not None:
+                (served if state.served(now, staleness) else dropped).append(state.value_at)
+        return _Cached(rendered, min(served, default=None), max(dropped, default=None))
+
     # --- prometheus_client Collector -------------------------------------------------------
 
     def describe(self) -> Iterator[Metric]:
         """The families, empty: registering the collector computes nothing."""
-        yield from self._families(with_samples=False)
+        yield from self._families(Snapshot(), self._wall(), with_samples=False)
 
     def collect(self) -> Iterator[Metric]:
-        """Serve the cache, refreshing first (bounded by EXPORTER_SCRAPE_WAIT_SECONDS) when stale."""
-        pending = self.refresh_if_stale()
-        if pending is not None:
-            try:
-                pending.result(timeout=self._settings.scrape_wait_seconds)
-            except FutureTimeout:
-                logger.info("refresh still running after %.1fs; serving the cache", self._settings.scrape_wait_seconds)
-            except Exception:  # already logged by the refresh thread; the cache is still good
-                logger.debug("serving the cache after a failed refresh")
-        yield from self._families(with_samples=True)
+        """Serve the snapshot, refreshing first (bounded by EXPORTER_SCRAPE_WAIT_SECONDS) when stale."""
+        self._wait_if_stale()
+        yield from self._families(self.snapshot, self._wall(), with_samples=True)
 
-    def _families(self, with_samples: bool) -> Iterator[Metric]:
-        now = self._wall()
-        served = dict(self.cache.served(now)) if with_samples else {}
+    def _families(self, snapshot: Snapshot, now: float, with_samples: bool) -> Iterator[Metric]:
+        served = snapshot.served(now, self._settings.max_staleness_seconds) if with_samples else {}
         for spec in self._registry:
             family = GaugeMetricFamily(spec.name, spec.description, labels=list(spec.labels))
             for (key, _repo), state in served.items():
-                if key == spec.key and state.value is not None:
-                    base = [
-                        state.labels[label] for label in spec.labels if spec.split is None or label != spec.split.label
-                    ]
-                    if isinstance(state.value, Mapping):  # a split metric: one sample per split value
-                        for split_value, number in state.value.items():
-                            family.add_metric([*base, split_value], number)
-                    else:
-                        family.add_metric(base, state.value)
+                if key != spec.key or state.value is None:
+                    continue
+                base = [state.labels[label] for label in spec.labels if label in state.labels]  # all but a split's
+                if isinstance(state.value, Mapping):  # a split metric: one sample per split value
+                    for split_value, number in state.value.items():
+                        family.add_metric([*base, split_value], number)
+                else:
+                    family.add_metric(base, state.value)
             yield family
-        yield from self._health_families(now, served, with_samples)
-        yield from self._rate_limit_families(with_samples)
-        yield self._secret_read_errors_family(with_samples)
+        yield from goal_families(served.values(), self._registry)
+        yield from self._health_families(snapshot, now, served, with_samples)
+        yield from self._rate_limit_families(snapshot, with_samples)
+        yield self._secret_read_errors_family(snapshot, with_samples)
 
-    def _health_families(self, now: float, served: dict[SeriesKey, _Series], with_samples: bool) -> Iterator[Metric]:
+    def _health_families(
+        self, snapshot: Snapshot, now: float, served: dict[SeriesKey, SeriesState], with_samples: bool
+    ) -> Iterator[Metric]:
         c = catalog
         info = InfoMetricFamily(c.INFO.name, c.INFO.description)
         success = GaugeMetricFamily(c.METRIC_SUCCESS.name, c.METRIC_SUCCESS.description, labels=["repo", "metric"])
@@ -213,41 +260,41 @@ class HealthCollector(Collector):
                 [],
                 {"version": __version__, "service": self._settings.dd_service, "env": self._settings.dd_env},
             )
-            for (key, repo), state in self.cache.series.items():
+            for (key, repo), state in snapshot.series.items():
                 success.add_metric([repo, key], 1.0 if state.ok else 0.0)
                 if state.last_success is not None:
                     last_ok.add_metric([repo, key], state.last_success)
                 if (key, repo) in served and state.value_at is not None:
                     age.add_metric([repo, key], max(0.0, now - state.value_at))
-            for (repo, key, reason), count in sorted(self.cache.errors.items()):
+            for (repo, key, reason), count in sorted(snapshot.errors.items()):
                 errors.add_metric([repo, key, reason], float(count))
-            refreshes.add_metric([], float(self.cache.refreshes))
-            last = self.cache.last
-            if last is not None and self.cache.last_finished_at is not None:
+            refreshes.add_metric([], float(snapshot.refreshes))
+            last = snapshot.last
+            if last is not None and snapshot.finished_at is not None:
                 duration.add_metric([], last.seconds)
-                last_refresh.add_metric([], self.cache.last_finished_at)
+                last_refresh.add_metric([], snapshot.finished_at)
                 for repo, seconds in last.repo_seconds.items():
                     repo_duration.add_metric([repo], seconds)
         yield from (info, success, last_ok, age, errors, refreshes, duration, repo_duration, last_refresh)
 
-    def _rate_limit_families(self, with_samples: bool) -> Iterator[Metric]:
+    def _rate_limit_families(self, snapshot: Snapshot, with_samples: bool) -> Iterator[Metric]:
         """GitHub's core rate limit as last reported; no sample until GitHub has reported it."""
-        snapshot = self.cache.rate_limit if with_samples else None
+        reported = snapshot.rate_limit if with_samples else None
         for entry, value in (
-            (catalog.RATE_LIMIT_LIMIT, snapshot.limit if snapshot else None),
-            (catalog.RATE_LIMIT_REMAINING, snapshot.remaining if snapshot else None),
-            (catalog.RATE_LIMIT_RESET, snapshot.reset if snapshot else None),
+            (catalog.RATE_LIMIT_LIMIT, reported.limit if reported else None),
+            (catalog.RATE_LIMIT_REMAINING, reported.remaining if reported else None),
+            (catalog.RATE_LIMIT_RESET, reported.reset if reported else None),
         ):
             family = GaugeMetricFamily(entry.name, entry.description)
             if value is not None:
                 family.add_metric([], float(value))
             yield family
 
-    def _secret_read_errors_family(self, with_samples: bool) -> Metric:
+    def _secret_read_errors_family(self, snapshot: Snapshot, with_samples: bool) -> Metric:
         """Failed reads of the token's secret by reason, as counted at the end of the last refresh."""
         entry = catalog.SECRET_READ_ERRORS
         family = CounterMetricFamily(entry.name, entry.description, labels=list(entry.labels))
-        last = self.cache.last if with_samples else None
+        last = snapshot.last if with_samples else None
         for reason, count in sorted(last.secret_read_errors.items() if last is not None else ()):
             family.add_metric([reason], float(count))
         return family
