@@ -20,7 +20,8 @@ from pydantic import SecretStr
 from exporter import __version__
 from exporter.collector import HealthCollector
 from exporter.errors import SourceError
-from exporter.github.credentials import TokenProvider
+from exporter.github.app_auth import AppTokenProvider
+from exporter.github.credentials import Credentials, TokenProvider
 from exporter.github.source import GitHubSource
 from exporter.metrics.registry import MetricRegistry, default_registry
 from exporter.refresh import Refresher, RefreshResult
@@ -46,14 +47,14 @@ class Exporter:
 
 def build(
     settings: Settings,
-    tokens: TokenProvider | None = None,
+    tokens: Credentials | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     wall: Callable[[], float] = time.time,
 ) -> Exporter:
     """Wire settings → GitHub source → metrics → refresher → collector → registry."""
     metrics = default_registry().configured(settings)
     stopping = threading.Event()  # set at shutdown: the refresh stops between repositories and pages
-    source = GitHubSource(settings, tokens or TokenProvider(settings), stopping=stopping)
+    source = GitHubSource(settings, tokens or credentials_for(settings), stopping=stopping)
     refresher = Refresher(settings, metrics, source, clock=clock, stopping=stopping)
     collector = HealthCollector(settings, metrics, refresher, wall=wall, stopping=stopping)
     registry = CollectorRegistry(auto_describe=True)
@@ -74,6 +75,7 @@ def _demo(settings: Settings) -> Iterator[Settings]:
             update={
                 "github_api_url": url,
                 "github_token": SecretStr("demo-token"),
+                "github_app_id": None,  # the embedded fake takes the demo token, whatever the environment says
                 "repos": tuple(repo.full_name for repo in fake.repos),
             }
         )
@@ -81,7 +83,14 @@ def _demo(settings: Settings) -> Iterator[Settings]:
         fake.stop()
 
 
-def _check_token(settings: Settings, tokens: TokenProvider) -> None:
+def credentials_for(settings: Settings) -> Credentials:
+    """A GitHub App's installation tokens when EXPORTER_GITHUB_APP_ID is set (its key read now), else the token."""
+    if settings.uses_github_app:
+        return AppTokenProvider.from_settings(settings)
+    return TokenProvider(settings)
+
+
+def _check_token(settings: Settings, tokens: Credentials) -> None:
     """Fail at start, with a clear message, when there is no token and anonymous access is not allowed."""
     if tokens.get() is None:
         logger.warning("no GitHub token: using anonymous access (60 requests an hour)")
@@ -107,7 +116,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from exporter.web.app import MAX_HEADER_BYTES, create_app
     from exporter.web.server import serve
 
-    tokens = TokenProvider(settings)
+    tokens = credentials_for(settings)
     _check_token(settings, tokens)
     exporter = build(settings, tokens)
     app = create_app(settings, exporter.collector, exporter.registry)
@@ -154,7 +163,7 @@ def _print_report(result: RefreshResult, as_json: bool) -> None:
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     init_tracing(settings)
-    tokens = TokenProvider(settings)
+    tokens = credentials_for(settings)
     _check_token(settings, tokens)
     exporter = build(settings, tokens)
     try:

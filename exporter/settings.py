@@ -45,6 +45,7 @@ def _empty_is_none(value: Any) -> Any:
 CommaList = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 OptionalStr = Annotated[str | None, BeforeValidator(_empty_is_none)]
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_is_none)]
+OptionalInt = Annotated[int | None, BeforeValidator(_empty_is_none)]
 GoalOverrides = Annotated[
     tuple[GoalOverride, ...], BeforeValidator(lambda v: parse_overrides(v) if isinstance(v, str) else v)
 ]
@@ -103,6 +104,16 @@ class Settings(BaseModel):
     # Plain http:// to a host that is not loopback: the token would travel in clear text.
     allow_insecure_http: bool = Field(False, alias="EXPORTER_ALLOW_INSECURE_HTTP")
 
+    # A GitHub App instead of a token (exporter/github/app_auth.py): the App's id, its private key
+    # (PEM text, a file read at start, or a Secrets Manager secret read at start), and the
+    # installation (by id, or the organisation it is installed on).
+    github_app_id: OptionalInt = Field(None, alias="EXPORTER_GITHUB_APP_ID", gt=0)
+    github_app_private_key: OptionalSecret = Field(None, alias="EXPORTER_GITHUB_APP_PRIVATE_KEY")
+    github_app_private_key_file: OptionalStr = Field(None, alias="EXPORTER_GITHUB_APP_PRIVATE_KEY_FILE")
+    github_app_private_key_secret_id: OptionalStr = Field(None, alias="EXPORTER_GITHUB_APP_PRIVATE_KEY_SECRET_ID")
+    github_app_installation_id: OptionalInt = Field(None, alias="EXPORTER_GITHUB_APP_INSTALLATION_ID", gt=0)
+    github_app_installation_org: OptionalStr = Field(None, alias="EXPORTER_GITHUB_APP_INSTALLATION_ORG")
+
     @field_validator("repos")
     @classmethod
     def _repos_are_owner_slash_name(cls, repos: tuple[str, ...]) -> tuple[str, ...]:
@@ -143,6 +154,25 @@ class Settings(BaseModel):
             )
         return self
 
+    @field_validator("github_app_installation_org")
+    @classmethod
+    def _org_is_an_owner(cls, org: str | None) -> str | None:
+        if org is not None and not _OWNER.match(org):
+            raise ValueError("expected an organisation name: 1-39 letters, digits or single inner hyphens")
+        return org
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> Settings:
+        problem = _app_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def uses_github_app(self) -> bool:
+        """True when the exporter authenticates as a GitHub App installation (EXPORTER_GITHUB_APP_ID)."""
+        return self.github_app_id is not None
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, level: str) -> str:
@@ -167,6 +197,58 @@ class Settings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as exc:
             raise SettingsError(_describe(exc, values)) from None
+
+
+_APP_KEY_VARIABLES = (
+    "EXPORTER_GITHUB_APP_PRIVATE_KEY",
+    "EXPORTER_GITHUB_APP_PRIVATE_KEY_FILE",
+    "EXPORTER_GITHUB_APP_PRIVATE_KEY_SECRET_ID",
+)
+
+
+def _app_problem(settings: Settings) -> str | None:
+    """Why the GitHub App settings cannot be used together (never showing a secret), or None."""
+    keys = [
+        name
+        for name, value in zip(
+            _APP_KEY_VARIABLES,
+            (
+                settings.github_app_private_key,
+                settings.github_app_private_key_file,
+                settings.github_app_private_key_secret_id,
+            ),
+            strict=True,
+        )
+        if value is not None
+    ]
+    installation = [
+        name
+        for name, value in (
+            ("EXPORTER_GITHUB_APP_INSTALLATION_ID", settings.github_app_installation_id),
+            ("EXPORTER_GITHUB_APP_INSTALLATION_ORG", settings.github_app_installation_org),
+        )
+        if value is not None
+    ]
+    if settings.github_app_id is None:
+        if keys or installation:
+            return f"{', '.join(keys + installation)} set without EXPORTER_GITHUB_APP_ID: set the App's id too"
+        return None
+    app = f"EXPORTER_GITHUB_APP_ID={settings.github_app_id}"
+    if settings.github_token is not None:
+        return (
+            f"both GITHUB_TOKEN and a GitHub App ({app}) are set: the exporter uses one of them; "
+            "unset GITHUB_TOKEN to use the App, or EXPORTER_GITHUB_APP_ID to use the token"
+        )
+    if len(keys) != 1:
+        which = " and ".join(keys) if keys else "none of them"
+        return f"{app} needs its private key from exactly one of {', '.join(_APP_KEY_VARIABLES)} ({which} set)"
+    if len(installation) != 1:
+        which = " and ".join(installation) if installation else "neither"
+        return (
+            f"{app} needs exactly one of EXPORTER_GITHUB_APP_INSTALLATION_ID or "
+            f"EXPORTER_GITHUB_APP_INSTALLATION_ORG ({which} set)"
+        )
+    return None
 
 
 def _repo_problem(repo: str) -> str | None:
@@ -232,7 +314,8 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
             continue
         variable = str(error["loc"][0])
         value = values.get(variable)
-        shown = "<hidden>" if "TOKEN" in variable and value else repr(_without_credentials(value))
+        secret = "TOKEN" in variable or variable.endswith("PRIVATE_KEY")
+        shown = "<hidden>" if secret and value else repr(_without_credentials(value))
         problems.append(f"{variable}={shown}: {error['msg']}")
     return "invalid configuration: " + "; ".join(problems)
 

@@ -1,7 +1,7 @@
 """Extract the response schemas the fake GitHub serves from GitHub's published OpenAPI document.
 
 Runs `npm pack @octokit/openapi@23.0.2` in a temporary directory, reads
-`generated/api.github.com.json`, and writes the 200-response schemas of the operations the
+`generated/api.github.com.json`, and writes the 200-response (201 for a POST that creates) schemas of the operations the
 exporter reads, plus every `#/components/...` they reference, to tests/schemas/github-rest-subset.json.
 """
 
@@ -32,6 +32,10 @@ OPERATIONS = (
     "repos/list-deployment-statuses",
     "repos/list-releases",
     "repos/compare-commits",
+    # GitHub App authentication (exporter/github/app_auth.py).
+    "apps/list-installations",
+    "apps/get-org-installation",
+    "apps/create-installation-access-token",
 )
 OUTPUT = Path(__file__).resolve().parent.parent / "tests" / "schemas" / "github-rest-subset.json"
 
@@ -96,7 +100,8 @@ def extract(spec: dict[str, Any]) -> dict[str, Any]:
     for path_item in spec["paths"].values():
         for operation in path_item.values():
             if isinstance(operation, dict) and operation.get("operationId") in OPERATIONS:
-                response = operation["responses"]["200"]
+                responses = operation["responses"]
+                response = responses["200"] if "200" in responses else responses["201"]  # a POST that creates
                 if "$ref" in response:
                     response = resolve(spec, response["$ref"])
                 operations[operation["operationId"]] = response["content"]["application/json"]["schema"]

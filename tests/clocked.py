@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.collector import HealthCollector
 from exporter.demo import FakeGitHub
-from exporter.github.credentials import TokenProvider
+from exporter.github.credentials import Credentials, TokenProvider
 from exporter.github.source import GitHubSource
 from exporter.metrics.registry import default_registry
 from exporter.refresh import Refresher
@@ -61,7 +61,7 @@ class Scrape:
 class ClockedExporter:
     """Settings → GitHub source → refresher → collector → registry → app, all on `clock`."""
 
-    def __init__(self, fake: FakeGitHub, clock: Clock, tokens: TokenProvider | None = None, **env: str) -> None:
+    def __init__(self, fake: FakeGitHub, clock: Clock, tokens: Credentials | None = None, **env: str) -> None:
         fake.clock = clock.datetime
         self.fake = fake
         self.clock = clock

@@ -127,3 +127,40 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env({})
     with pytest.raises(ValueError, match="frozen"):
         settings.port = 1  # type: ignore[misc]
+
+
+APP = {"EXPORTER_GITHUB_APP_ID": "12", "EXPORTER_GITHUB_APP_INSTALLATION_ID": "34"}
+PEM = "-----BEGIN PRIVATE KEY-----\nsecret-key-material\n-----END PRIVATE KEY-----\n"
+
+
+def test_a_github_app_is_an_id_one_key_and_one_installation() -> None:
+    settings = Settings.from_env({**APP, "EXPORTER_GITHUB_APP_PRIVATE_KEY_FILE": "/keys/app.pem"})
+    assert settings.uses_github_app and settings.github_app_installation_id == 34
+    assert not Settings.from_env({}).uses_github_app
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        (
+            {"EXPORTER_GITHUB_APP_ID": "12", "EXPORTER_GITHUB_APP_INSTALLATION_ID": "34"},
+            "EXPORTER_GITHUB_APP_PRIVATE_KEY",
+        ),
+        ({**APP, "EXPORTER_GITHUB_APP_PRIVATE_KEY": PEM, "EXPORTER_GITHUB_APP_PRIVATE_KEY_FILE": "/k"}, "_FILE"),
+        (
+            {"EXPORTER_GITHUB_APP_ID": "12", "EXPORTER_GITHUB_APP_PRIVATE_KEY": PEM},
+            "EXPORTER_GITHUB_APP_INSTALLATION_ORG",
+        ),
+        ({**APP, "EXPORTER_GITHUB_APP_PRIVATE_KEY": PEM, "EXPORTER_GITHUB_APP_INSTALLATION_ORG": "x"}, "_ORG"),
+        ({"EXPORTER_GITHUB_APP_INSTALLATION_ID": "34", "EXPORTER_GITHUB_APP_PRIVATE_KEY": PEM}, "without"),
+        ({**APP, "EXPORTER_GITHUB_APP_PRIVATE_KEY": PEM, "GITHUB_TOKEN": "ghp_x"}, "GITHUB_TOKEN"),
+        ({**APP, "EXPORTER_GITHUB_APP_PRIVATE_KEY": PEM, "EXPORTER_GITHUB_APP_ID": "0"}, "EXPORTER_GITHUB_APP_ID='0'"),
+    ],
+)
+def test_a_github_app_configured_halfway_or_twice_stops_the_start_naming_the_variables(
+    env: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env(env)
+    assert named in str(error.value)
+    assert "secret-key-material" not in str(error.value) and "ghp_x" not in str(error.value)

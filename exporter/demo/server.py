@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from exporter.demo import payloads
+from exporter.demo import apps, payloads
 from exporter.demo.faults import BODY_KINDS, BOMB_DEFAULT_BYTES, BOMB_KINDS, Fault, bomb, damage
 from exporter.demo.model import FakeRepo
 from exporter.demo.routes import Answer, find_repo, route
@@ -60,6 +60,7 @@ class FakeGitHub:
         self.anonymous_rate_limit = anonymous_rate_limit
         self.clock = clock or (lambda: datetime.now(UTC))
         self.valid_tokens: set[str] | None = None
+        self.app: apps.FakeApp | None = None  # a GitHub App: its JWT buys tokens GitHub accepts for an hour
         self.latency_seconds = 0.0
         self._used = {"token": 0, "anonymous": 0}  # GitHub counts per user and, anonymously, per IP
         self.url = ""
@@ -263,7 +264,10 @@ class FakeGitHub:
         reset: int,
         request_id: str,
     ) -> Answer:
-        if self.valid_tokens is not None and token and token not in self.valid_tokens:
+        app_token_refused = self.app.token_refused(token, self.clock()) if self.app is not None and token else None
+        if app_token_refused:
+            return Answer(401, payloads.error("Bad credentials", 401))
+        if app_token_refused is None and self.valid_tokens is not None and token and token not in self.valid_tokens:
             return Answer(401, payloads.error("Bad credentials", 401))
         if fault is not None and fault.kind not in BODY_KINDS:
             forced = self._fault_answer(fault, path, query, request_id)
@@ -274,6 +278,27 @@ class FakeGitHub:
         if path == "/rate_limit":
             return Answer(200, payloads.rate_limit(limit, used, reset))
         return route(self.repos, self.url, path, query, now=self.clock())
+
+    def answer_app(
+        self, method: str, path: str, headers: dict[str, str], fault: Fault | None
+    ) -> tuple[int, bytes | None, dict[str, str]]:
+        """Status, body and headers for one request to the App endpoints (a JWT's: no installation rate limit)."""
+        with self._lock:
+            self._request_number += 1
+            request_id = f"F4KE:{self._request_number:06X}:{self._request_number * 7919:08X}"
+            forced = self._fault_answer(fault, path, {}, request_id) if fault is not None else None
+            authorization = headers.get("authorization", "")
+            answer = forced or apps.answer(self.app, self.url, method, path, authorization, self.clock())
+        body = None if answer.body is None else json.dumps(answer.body, separators=(",", ":")).encode()
+        out = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Cache-Control": "no-store" if method == "POST" else "private, max-age=60, s-maxage=60",
+            "x-github-api-version-selected": "2022-11-28",
+            "x-github-media-type": "github.v3; format=json",
+            "x-github-request-id": request_id,
+            **answer.headers,
+        }
+        return answer.status, body, out
 
     def _fault_answer(self, fault: Fault, path: str, query: dict[str, str], request_id: str) -> Answer | None:
         kind = fault.kind
@@ -357,6 +382,9 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path, query = split.path, dict(parse_qsl(split.query, keep_blank_values=True))
         headers = {key.lower(): value for key, value in self.headers.items()}
+        if apps.is_app_path("GET", path):
+            self._answer_app("GET", path, headers)
+            return
         if fake.latency_seconds > 0:
             fake._stopping.wait(fake.latency_seconds)
         fault = fake._take_fault(path)
@@ -420,6 +448,41 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def do_POST(self) -> None:
+        split = urlsplit(self.path)
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        if not apps.is_app_path("POST", split.path):
+            self._not_allowed()
+            return
+        length = int(headers.get("content-length") or 0)
+        if length:
+            self.rfile.read(min(length, 64 * 1024))  # the body (permissions, repositories) is not looked at
+        self._answer_app("POST", split.path, headers)
+
+    def _answer_app(self, method: str, path: str, headers: dict[str, str]) -> None:
+        """An App endpoint: a "refuse" or "hang" fault acts on the socket, others decide the answer."""
+        fake = self.owner
+        fault = fake._take_fault(path)
+        if fault is not None and fault.kind in ("refuse", "hang"):
+            if fault.kind == "hang":
+                fake._hang()
+            fake._record(method, path, {}, 0, headers)
+            self.close_connection = True
+            return
+        status, body, out = fake.answer_app(method, path, headers, fault)
+        fake._record(method, path, {}, status, headers)
+        try:
+            self.send_response(status)
+            for key, value in out.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
+
     def do_HEAD(self) -> None:
         self.send_error(405)
 
@@ -432,4 +495,4 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = _not_allowed
+    do_PUT = do_PATCH = do_DELETE = _not_allowed

@@ -16,7 +16,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import SecretStr
 
@@ -128,66 +128,32 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class TokenProvider:
-    """Hands out the token, remembers which tokens GitHub refused, and reads the secret with a budget."""
+class Credentials(Protocol):
+    """What `GitHubSource` asks of a credential: a token per session, and what GitHub answered to it.
 
-    def __init__(
-        self,
-        settings: Settings,
-        fetcher: Callable[[], SecretFetcher] = secrets_manager_fetcher,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._settings = settings
-        self._make_fetcher = fetcher
-        self._fetcher: SecretFetcher | None = None
-        self._monotonic = monotonic
-        self._token: SecretStr | None = settings.github_token
-        self._read_lock = threading.Lock()  # one read at a time; callers wait for its token
-        self._state = threading.Condition()  # the fields below
+    `TokenProvider` (GITHUB_TOKEN or Secrets Manager) and `app_auth.AppTokenProvider` (a GitHub App's
+    installation token) implement it; `cli.credentials_for` picks one from the settings."""
+
+    def get(self, deadline: float | None = None) -> SecretStr | None: ...
+
+    def begin_refresh(self) -> None: ...
+
+    def admit(self, token: str, wait_seconds: float) -> bool: ...
+
+    def answered(self, token: str, status: int | None, first: bool) -> None: ...
+
+    def read_errors(self) -> Mapping[str, int]: ...
+
+
+class RefusedTokens:
+    """Remembers which tokens GitHub refused (by SHA-256 digest) and lets each refresh's first request
+    with a token go alone; a subclass says what replaces a refused token (`_replaced_by`)."""
+
+    def __init__(self) -> None:
+        self._state = threading.Condition()  # the fields below (and a subclass's own)
         self._refused: set[str] = set()  # digests of tokens GitHub answered 401
         self._accepted: set[str] = set()  # digests GitHub answered (not 401) in this refresh
         self._probing: set[str] = set()  # digests with a first request in flight
-        self._reads_left = 1
-        self._failures = 0  # consecutive failed reads
-        self._retry_at: float | None = None
-        self._last_error: SecretReadError | None = None
-        self._read_errors: dict[ReadErrorReason, int] = dict.fromkeys(READ_ERROR_REASONS, 0)
-        self.fetches = 0
-
-    @property
-    def uses_secrets_manager(self) -> bool:
-        """True when the token comes from Secrets Manager rather than GITHUB_TOKEN."""
-        return self._settings.github_token is None
-
-    def begin_refresh(self) -> None:
-        """A refresh starts: the secret may be read once more, and tokens are checked again by a first request."""
-        with self._state:
-            self._reads_left = 1
-            self._accepted.clear()
-
-    def read_errors(self) -> Mapping[str, int]:
-        """Failed reads of the secret since start, by reason (empty when GITHUB_TOKEN is used)."""
-        with self._state:
-            return (
-                {str(reason): count for reason, count in self._read_errors.items()} if self.uses_secrets_manager else {}
-            )
-
-    def get(self, deadline: float | None = None) -> SecretStr | None:
-        """The token, or None for anonymous access (only when allowed); raises SourceError.
-
-        `deadline` (monotonic) bounds a read of the secret: past it, no read starts (`timeout`)."""
-        with self._read_lock:
-            token = self._token
-            if token is not None and not self._is_refused(token.get_secret_value()):
-                return token
-            if not self.uses_secrets_manager:
-                raise SourceError("unauthorized", self._refused_message())
-            try:
-                return self._read(deadline)
-            except SecretReadError:
-                if self._settings.allow_anonymous and self._token is None:
-                    return None
-                raise
 
     def admit(self, token: str, wait_seconds: float) -> bool:
         """Before a request with `token`: refuse a token GitHub refused; while another request is the
@@ -226,13 +192,79 @@ class TokenProvider:
         with self._state:
             return _digest(token) in self._refused
 
+    def _forget_accepted(self) -> None:
+        with self._state:
+            self._accepted.clear()
+
+    def _replaced_by(self) -> str:
+        raise NotImplementedError
+
+    def _refused_message(self) -> str:
+        return f"GitHub refused the token (401); no request until {self._replaced_by()}"
+
+
+class TokenProvider(RefusedTokens):
+    """Hands out the token, remembers which tokens GitHub refused, and reads the secret with a budget."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        fetcher: Callable[[], SecretFetcher] = secrets_manager_fetcher,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._settings = settings
+        self._make_fetcher = fetcher
+        self._fetcher: SecretFetcher | None = None
+        self._monotonic = monotonic
+        self._token: SecretStr | None = settings.github_token
+        self._read_lock = threading.Lock()  # one read at a time; callers wait for its token
+        self._reads_left = 1
+        self._failures = 0  # consecutive failed reads
+        self._retry_at: float | None = None
+        self._last_error: SecretReadError | None = None
+        self._read_errors: dict[ReadErrorReason, int] = dict.fromkeys(READ_ERROR_REASONS, 0)
+        self.fetches = 0
+
+    @property
+    def uses_secrets_manager(self) -> bool:
+        """True when the token comes from Secrets Manager rather than GITHUB_TOKEN."""
+        return self._settings.github_token is None
+
+    def begin_refresh(self) -> None:
+        """A refresh starts: the secret may be read once more, and tokens are checked again by a first request."""
+        with self._state:
+            self._reads_left = 1
+        self._forget_accepted()
+
+    def read_errors(self) -> Mapping[str, int]:
+        """Failed reads of the secret since start, by reason (empty when GITHUB_TOKEN is used)."""
+        with self._state:
+            return (
+                {str(reason): count for reason, count in self._read_errors.items()} if self.uses_secrets_manager else {}
+            )
+
+    def get(self, deadline: float | None = None) -> SecretStr | None:
+        """The token, or None for anonymous access (only when allowed); raises SourceError.
+
+        `deadline` (monotonic) bounds a read of the secret: past it, no read starts (`timeout`)."""
+        with self._read_lock:
+            token = self._token
+            if token is not None and not self._is_refused(token.get_secret_value()):
+                return token
+            if not self.uses_secrets_manager:
+                raise SourceError("unauthorized", self._refused_message())
+            try:
+                return self._read(deadline)
+            except SecretReadError:
+                if self._settings.allow_anonymous and self._token is None:
+                    return None
+                raise
+
     def _replaced_by(self) -> str:
         if self.uses_secrets_manager:
             return f"secret {self._settings.github_token_secret_id!r} holds another token (read once a refresh)"
         return "GITHUB_TOKEN is replaced (a restart)"
-
-    def _refused_message(self) -> str:
-        return f"GitHub refused the token (401); no request until {self._replaced_by()}"
 
     def _read(self, deadline: float | None) -> SecretStr:
         """Read the secret, unless this refresh already did, a backoff runs, or the deadline passed."""

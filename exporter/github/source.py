@@ -33,7 +33,7 @@ from urllib3.util.retry import Retry
 from exporter import __version__, tracing
 from exporter.errors import SourceError
 from exporter.github import answers, etag_cache, transport
-from exporter.github.credentials import TokenProvider
+from exporter.github.credentials import Credentials
 from exporter.github.facts import FactStore
 from exporter.github.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
 from exporter.metrics.repo_data import Commit, Job, WorkflowRun
@@ -335,7 +335,7 @@ class GitHubSource:
     def __init__(
         self,
         settings: Settings,
-        tokens: TokenProvider,
+        tokens: Credentials,
         monotonic: Callable[[], float] = time.monotonic,
         hooks: transport.HttpHooks | None = None,
         wall: Callable[[], float] = time.time,

@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 
-from exporter.demo import FakeGitHub
+from exporter.demo import FakeApp, FakeGitHub, FakeInstallation
 
 SUBSET = Path(__file__).resolve().parent.parent / "schemas" / "github-rest-subset.json"
 EXTRACTOR = Path(__file__).resolve().parents[2] / "scripts" / "extract_github_schema.py"
@@ -160,4 +163,31 @@ def test_the_schema_subset_holds_what_the_extractor_lists_and_every_operation_th
     extractor = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(extractor)
     assert sorted(DOCUMENT["operations"]) == sorted(extractor.OPERATIONS)
-    assert set(ENDPOINTS) <= set(DOCUMENT["operations"])
+    assert set(ENDPOINTS) | set(APP_ENDPOINTS) <= set(DOCUMENT["operations"])
+
+
+APP_ENDPOINTS = {
+    "apps/list-installations": ("GET", "/app/installations"),
+    "apps/get-org-installation": ("GET", "/orgs/octo/installation"),
+    "apps/create-installation-access-token": ("POST", "/app/installations/7/access_tokens"),
+}
+
+
+@pytest.fixture(scope="module")
+def app_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.mark.parametrize("operation", sorted(APP_ENDPOINTS))
+def test_app_bodies_match_githubs_schema(fake: FakeGitHub, app_key: rsa.RSAPrivateKey, operation: str) -> None:
+    public = app_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    fake.app = FakeApp(1, public, [FakeInstallation(7, "octo")])
+    now = int(fake.clock().timestamp())
+    signed = jwt.encode({"iat": now - 60, "exp": now + 300, "iss": "1"}, app_key, algorithm="RS256")
+    method, path = APP_ENDPOINTS[operation]
+    with httpx.Client(base_url=fake.url, timeout=10) as http:
+        response = http.request(method, path, headers={"Authorization": f"Bearer {signed}"})
+    assert response.status_code == (201 if method == "POST" else 200), response.text
+    assert errors_against(operation, response.json()) == []

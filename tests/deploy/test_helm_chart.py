@@ -12,13 +12,15 @@ import yaml
 
 from exporter.cli import shutdown_bound_seconds
 from exporter.settings import Settings
-from tests.deploy.conftest import CHART, FULL_VALUES, container, kind, shipped_conf
+from tests.deploy.conftest import CHART, FULL_VALUES, container, kind, render_chart, shipped_conf
 
 KUBERNETES_VERSION = "1.32.0"
 # Settings the chart sets other than through `config`, and where from.
 NOT_IN_CONFIG = {
     "GITHUB_TOKEN": "githubToken.existingSecret",
     "EXPORTER_REFRESH_TOKEN": "refreshToken.existingSecret",
+    "EXPORTER_GITHUB_APP_PRIVATE_KEY": "never: a key is not a value (githubApp.existingSecret, as a file)",
+    "EXPORTER_GITHUB_APP_PRIVATE_KEY_FILE": "githubApp.existingSecret (the Secret mounted as a file)",
     "EXPORTER_HOST": "the container command",
     "EXPORTER_PORT": "the container command (service.port)",
     "DD_SERVICE": "datadog.service",
@@ -234,3 +236,51 @@ def test_the_image_is_pulled_by_digest_when_one_is_given(
     assert container(full_manifests)["image"] == (
         "123456789012.dkr.ecr.us-east-1.amazonaws.com/system-health-exporter@" + FULL_VALUES["image"]["digest"]
     )
+
+
+APP_VALUES: dict[str, Any] = {
+    "image": {"digest": "sha256:" + "cd" * 32},
+    "config": {"EXPORTER_GITHUB_APP_ID": "123456", "EXPORTER_GITHUB_APP_INSTALLATION_ORG": "Metta-AI"},
+    "githubApp": {"existingSecret": "github-app", "existingSecretKey": "app.pem"},
+}
+
+
+@pytest.fixture(scope="module")
+def app_manifests(deploy_bin: Path) -> list[dict[str, Any]]:
+    """The chart rendered for a GitHub App whose key is in a Secret."""
+    return render_chart(deploy_bin, APP_VALUES)
+
+
+def test_a_github_apps_key_is_mounted_read_only_as_a_file_the_exporter_is_pointed_at(
+    app_manifests: list[dict[str, Any]], deploy_bin: Path, tmp_path: Path
+) -> None:
+    exporter = container(app_manifests)
+    env = {var["name"]: var for var in exporter["env"]}
+    assert env["EXPORTER_GITHUB_APP_PRIVATE_KEY_FILE"]["value"] == "/var/run/secrets/github-app/private-key.pem"
+    assert "GITHUB_TOKEN" not in env and "EXPORTER_GITHUB_APP_PRIVATE_KEY" not in env
+    (mount,) = [m for m in exporter["volumeMounts"] if m["name"] == "github-app-key"]
+    assert mount == {"name": "github-app-key", "mountPath": "/var/run/secrets/github-app", "readOnly": True}
+    (volume,) = [v for v in pod_spec(app_manifests)["volumes"] if v["name"] == "github-app-key"]
+    assert volume["secret"]["secretName"] == "github-app"
+    assert volume["secret"]["items"] == [{"key": "app.pem", "path": "private-key.pem"}]
+    assert volume["secret"]["defaultMode"] == 0o440
+    settings = Settings.from_env({name: var["value"] for name, var in env.items() if "value" in var})
+    assert settings.uses_github_app and settings.github_app_private_key_file is not None
+    path = write(app_manifests, tmp_path / "rendered.yaml")
+    done = subprocess.run(
+        [str(deploy_bin / "kubernetes-validate"), "-k", KUBERNETES_VERSION, "--strict", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    checkov = [str(deploy_bin / "checkov"), "-f", str(path), "--framework", "kubernetes", "--skip-download"]
+    done = subprocess.run([*checkov, "--output", "json", "--quiet"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_a_token_secret_and_an_app_secret_together_fail_the_render_naming_both(deploy_bin: Path) -> None:
+    values = {**APP_VALUES, "githubToken": {"existingSecret": "github-dashboard"}}
+    with pytest.raises(subprocess.CalledProcessError) as error:
+        render_chart(deploy_bin, values)
+    assert "githubToken.existingSecret" in error.value.stderr and "githubApp.existingSecret" in error.value.stderr
