@@ -1,4 +1,4 @@
-"""`exporter serve` and `exporter report`: the only place that wires the parts together."""
+"""`exporter serve`, `report`, `catalog` and `datadog`: the only place that wires the parts together."""
 
 from __future__ import annotations
 
@@ -174,6 +174,19 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _catalog(settings: Settings, args: argparse.Namespace) -> int:
+    from exporter.datadog.catalog_table import document
+
+    print(document(default_registry().configured(settings)), end="")
+    return 0
+
+
+def _datadog(settings: Settings, args: argparse.Namespace) -> int:
+    from exporter.datadog import commands
+
+    return commands.run(args.datadog_command, settings, default_registry().configured(settings), args.dry_run)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exporter", description="GitHub system-health exporter")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -185,6 +198,14 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="collect once and print the values")
     report.add_argument("--json", action="store_true", help="print JSON, as /refresh answers")
     report.add_argument("--demo", action="store_true", help="use an embedded sample: no token, no network")
+    commands.add_parser("catalog", help="print every metric as a Markdown table (docs/metrics.md)")
+    datadog = commands.add_parser("datadog", help="the Datadog dashboard, monitors and SLOs, from the registry")
+    datadog.set_defaults(dry_run=False)
+    assets = datadog.add_subparsers(dest="datadog_command", required=True)
+    for name, text in (("dashboard", "the dashboard"), ("monitors", "the monitors"), ("slos", "the SLOs")):
+        assets.add_parser(name, help=f"print {text} as JSON the Datadog API accepts")
+    push = assets.add_parser("push", help="create or update them in Datadog (DD_API_KEY, DD_APP_KEY, DD_SITE)")
+    push.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
     return parser
 
 
@@ -199,9 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    run = _serve if args.command == "serve" else _report
+    run = {"serve": _serve, "report": _report, "catalog": _catalog, "datadog": _datadog}[args.command]
     try:
-        if args.demo:
+        if getattr(args, "demo", False):
             with _demo(settings) as demo_settings:
                 return run(demo_settings, args)
         return run(settings, args)

@@ -114,6 +114,14 @@ class Settings(BaseModel):
     github_app_installation_id: OptionalInt = Field(None, alias="EXPORTER_GITHUB_APP_INSTALLATION_ID", gt=0)
     github_app_installation_org: OptionalStr = Field(None, alias="EXPORTER_GITHUB_APP_INSTALLATION_ORG")
 
+    # Datadog's API, for `exporter datadog push` only (exporter/datadog/keys.py, push.py): the keys from
+    # here, else from these Secrets Manager ids; the API's URL from DD_SITE unless given.
+    dd_api_key: OptionalSecret = Field(None, alias="DD_API_KEY")
+    dd_app_key: OptionalSecret = Field(None, alias="DD_APP_KEY")
+    dd_api_key_secret_id: str = Field("datadog/api-key", alias="EXPORTER_DD_API_KEY_SECRET_ID", min_length=1)
+    dd_app_key_secret_id: str = Field("datadog/app-key", alias="EXPORTER_DD_APP_KEY_SECRET_ID", min_length=1)
+    datadog_api_url: OptionalStr = Field(None, alias="EXPORTER_DATADOG_API_URL")
+
     @field_validator("repos")
     @classmethod
     def _repos_are_owner_slash_name(cls, repos: tuple[str, ...]) -> tuple[str, ...]:
@@ -179,6 +187,22 @@ class Settings(BaseModel):
         if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
         return level.upper()
+
+    @field_validator("datadog_api_url")
+    @classmethod
+    def _datadog_url_is_http(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        problem = _url_problem(url)
+        if (
+            problem is None
+            and urllib.parse.urlsplit(url).scheme == "http"
+            and not _is_loopback(urllib.parse.urlsplit(url).hostname or "")
+        ):
+            problem = "plain http:// to a host that is not loopback would send the Datadog keys in clear text"
+        if problem is not None:
+            raise ValueError(problem)
+        return url.rstrip("/")
 
     @property
     def required_jobs(self) -> frozenset[str]:

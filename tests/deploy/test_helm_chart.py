@@ -27,6 +27,11 @@ NOT_IN_CONFIG = {
     "DD_ENV": "datadog.env",
     "DD_VERSION": "datadog.version",
     "DD_AGENT_HOST": "the node's IP (datadog.agentHostFromNode)",
+    "DD_API_KEY": "`exporter datadog push` only, run by a person or CI, never by the pod",
+    "DD_APP_KEY": "`exporter datadog push` only",
+    "EXPORTER_DD_API_KEY_SECRET_ID": "`exporter datadog push` only",
+    "EXPORTER_DD_APP_KEY_SECRET_ID": "`exporter datadog push` only",
+    "EXPORTER_DATADOG_API_URL": "`exporter datadog push` only",
 }
 # Checkov findings accepted, by value set, each with its reason.
 SECRET_AS_ENV = (
