@@ -103,6 +103,19 @@ class Settings(BaseModel):
     # Plain http:// to a host that is not loopback: the token would travel in clear text.
     allow_insecure_http: bool = Field(False, alias="EXPORTER_ALLOW_INSECURE_HTTP")
 
+    # Sharding (exporter/sharding.py): this process refreshes only the repositories that hash to its index.
+    shards: int = Field(1, alias="EXPORTER_SHARDS", ge=1, le=1000)
+    shard_index: int = Field(0, alias="EXPORTER_SHARD_INDEX", ge=0)
+
+    @model_validator(mode="after")
+    def _shard_index_is_below_shards(self) -> Settings:
+        if self.shard_index >= self.shards:
+            raise ValueError(
+                f"EXPORTER_SHARD_INDEX={self.shard_index!r} with EXPORTER_SHARDS={self.shards!r}: "
+                f"the index must be from 0 to {self.shards - 1}"
+            )
+        return self
+
     @field_validator("repos")
     @classmethod
     def _repos_are_owner_slash_name(cls, repos: tuple[str, ...]) -> tuple[str, ...]:

@@ -25,6 +25,8 @@ NOT_IN_CONFIG = {
     "DD_ENV": "datadog.env",
     "DD_VERSION": "datadog.version",
     "DD_AGENT_HOST": "the node's IP (datadog.agentHostFromNode)",
+    "EXPORTER_SHARDS": "shards",
+    "EXPORTER_SHARD_INDEX": "the Deployment's index among the shards",
 }
 # Checkov findings accepted, by value set, each with its reason.
 SECRET_AS_ENV = (
