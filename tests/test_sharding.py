@@ -13,9 +13,13 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.demo import FakeGitHub
+from exporter.github.credentials import TokenProvider
+from exporter.github.source import GitHubSource
+from exporter.metrics.registry import default_registry
+from exporter.refresh import Refresher
 from exporter.settings import Settings, SettingsError
 from exporter.sharding import Shard, owned, owner_of, sharded
-from tests.conftest import Wiring, commit, repo, run
+from tests.conftest import NOW, Wiring, commit, repo, run, settings_for
 from tests.processes import clean_env, serving
 
 SIXTY = [f"octo-org/service-{index:02d}" for index in range(60)]
@@ -140,6 +144,20 @@ def test_a_shard_refreshes_and_serves_only_its_own_repositories(fake: FakeGitHub
     assert {request.path.split("/")[3] for request in fake.requests} == {name.split("/")[1] for name in mine}
     assert sample_value(exposition, "system_health_exporter_shard_info", shard="1", shards="3") == 1.0
     assert sample_value(exposition, "system_health_exporter_shard_repositories", shard="1") == len(mine)
+
+
+def test_the_refresher_asks_its_repository_set_afresh_at_every_refresh(fake: FakeGitHub) -> None:
+    names = SIXTY[:3]
+    _add(fake, names)
+    current = [names[0]]
+    settings = settings_for(fake, EXPORTER_REPOS=",".join(names))
+    source = GitHubSource(settings, TokenProvider(settings))
+    refresher = Refresher(settings, default_registry(), source, clock=lambda: NOW, repos=lambda: list(current))
+    assert refresher().repos == (names[0],)
+    current[:] = names[1:]
+    second = refresher()
+    assert second.repos == tuple(names[1:])
+    assert {series.repo for series in second.series} == set(names[1:])
 
 
 def test_an_unsharded_exporter_says_it_is_shard_0_of_1_and_owns_every_repository(
