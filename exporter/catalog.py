@@ -79,6 +79,18 @@ SECRET_READ_ERRORS = CatalogEntry(
     "throttled, connection, timeout, invalid_secret, other (no series with GITHUB_TOKEN).",
     ("reason",),
 )
+SHARD = CatalogEntry(
+    f"{PREFIX}_shard",
+    "info",
+    "Which shard this exporter is (EXPORTER_SHARD_INDEX) of how many (EXPORTER_SHARDS); shard 0 of 1 unsharded.",
+    ("shard", "shards"),
+)
+SHARD_REPOSITORIES = CatalogEntry(
+    f"{PREFIX}_shard_repositories",
+    "gauge",
+    "Repositories this shard owned in the last refresh (its share of EXPORTER_REPOS); none before the first.",
+    ("shard",),
+)
 
 GOAL_MET = CatalogEntry(
     "system_health_goal_met",
@@ -119,6 +131,8 @@ SELF_METRICS: tuple[CatalogEntry, ...] = (
     RATE_LIMIT_REMAINING,
     RATE_LIMIT_RESET,
     SECRET_READ_ERRORS,
+    SHARD,
+    SHARD_REPOSITORIES,
 )
 
 

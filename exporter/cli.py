@@ -26,6 +26,7 @@ from exporter.github.source import GitHubSource
 from exporter.metrics.registry import MetricRegistry, default_registry
 from exporter.refresh import Refresher, RefreshResult
 from exporter.settings import Settings, SettingsError
+from exporter.sharding import Shard, sharded
 from exporter.tracing import init_tracing
 
 logger = logging.getLogger("exporter")
@@ -55,7 +56,8 @@ def build(
     metrics = default_registry().configured(settings)
     stopping = threading.Event()  # set at shutdown: the refresh stops between repositories and pages
     source = GitHubSource(settings, tokens or credentials_for(settings), stopping=stopping)
-    refresher = Refresher(settings, metrics, source, clock=clock, stopping=stopping)
+    repos = sharded(lambda: settings.repos, Shard(settings.shard_index, settings.shards))
+    refresher = Refresher(settings, metrics, source, clock=clock, stopping=stopping, repos=repos)
     collector = HealthCollector(settings, metrics, refresher, wall=wall, stopping=stopping)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(collector)
@@ -123,6 +125,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     logger.info("serving http://%s:%d/metrics for %s", host, port, ", ".join(settings.repos))
+    if settings.shards > 1:
+        owned = Shard(settings.shard_index, settings.shards).select(settings.repos)
+        logger.info(
+            "shard %d of %d: refreshing %d of the %d repositories",
+            settings.shard_index,
+            settings.shards,
+            len(owned),
+            len(settings.repos),
+        )
     config = uvicorn.Config(
         app,
         host=host,

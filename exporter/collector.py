@@ -235,6 +235,7 @@ class HealthCollector(Collector):
         yield from self._health_families(snapshot, now, served, with_samples)
         yield from self._rate_limit_families(snapshot, with_samples)
         yield self._secret_read_errors_family(snapshot, with_samples)
+        yield from self._shard_families(snapshot, with_samples)
 
     def _health_families(
         self, snapshot: Snapshot, now: float, served: dict[SeriesKey, SeriesState], with_samples: bool
@@ -298,3 +299,16 @@ class HealthCollector(Collector):
         for reason, count in sorted(last.secret_read_errors.items() if last is not None else ()):
             family.add_metric([reason], float(count))
         return family
+
+    def _shard_families(self, snapshot: Snapshot, with_samples: bool) -> Iterator[Metric]:
+        """Which shard this is (from settings), and how many repositories its last refresh covered."""
+        shard, shards = str(self._settings.shard_index), str(self._settings.shards)
+        info = InfoMetricFamily(catalog.SHARD.name, catalog.SHARD.description)
+        entry = catalog.SHARD_REPOSITORIES
+        owned = GaugeMetricFamily(entry.name, entry.description, labels=list(entry.labels))
+        last = snapshot.last if with_samples else None
+        if with_samples:
+            info.add_metric([], {"shard": shard, "shards": shards})
+        if last is not None:
+            owned.add_metric([shard], float(len(last.repos)))
+        yield from (info, owned)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +19,11 @@ from exporter.metrics.repo_data import RepoData
 from exporter.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+# The repositories one refresh covers, asked at the start of each refresh: EXPORTER_REPOS filtered to
+# this shard's (exporter/sharding.py) as `exporter.cli.build` wires it; organisation discovery plugs in here.
+RepoSet = Callable[[], Sequence[str]]
 
 
 class RepoSource(Protocol):
@@ -61,6 +66,7 @@ class RefreshResult:
     repo_seconds: Mapping[str, float] = field(default_factory=dict)
     rate_limit: RateLimitSnapshot | None = None  # GitHub's core limit as reported at the end
     secret_read_errors: Mapping[str, int] = field(default_factory=dict)  # failed reads of the token's secret
+    repos: tuple[str, ...] = ()  # the repositories this refresh covered (this shard's)
 
     @property
     def failed(self) -> tuple[SeriesResult, ...]:
@@ -86,8 +92,10 @@ class Refresher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         stopping: threading.Event | None = None,
+        repos: RepoSet | None = None,
     ) -> None:
         self._settings = settings
+        self._repos = repos if repos is not None else lambda: settings.repos
         self._registry = registry
         self._source = source
         self._clock = clock
@@ -103,8 +111,8 @@ class Refresher:
         start = self._monotonic()
         deadline = start + self._settings.refresh_deadline_seconds
         self._source.begin_refresh()
-        repos = self._settings.repos
-        workers = min(self._settings.github_concurrency, len(repos))
+        repos = tuple(self._repos())
+        workers = max(1, min(self._settings.github_concurrency, len(repos)))  # a shard may own none
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
             outcomes = list(pool.map(lambda repo: self._refresh_repo(repo, started_at, deadline), repos))
         series = tuple(result for results, _ in outcomes for result in results)
@@ -115,6 +123,7 @@ class Refresher:
             repo_seconds={repo: seconds for repo, (_, seconds) in zip(repos, outcomes, strict=True)},
             rate_limit=self._source.rate_limit_snapshot(),
             secret_read_errors=self._source.secret_read_errors(),
+            repos=repos,
         )
         if self._stopping.is_set():
             logger.info("refresh stopped early: the exporter is shutting down (series failed with reason shutdown)")

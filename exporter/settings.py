@@ -122,6 +122,19 @@ class Settings(BaseModel):
     dd_app_key_secret_id: str = Field("datadog/app-key", alias="EXPORTER_DD_APP_KEY_SECRET_ID", min_length=1)
     datadog_api_url: OptionalStr = Field(None, alias="EXPORTER_DATADOG_API_URL")
 
+    # Sharding (exporter/sharding.py): this process refreshes only the repositories that hash to its index.
+    shards: int = Field(1, alias="EXPORTER_SHARDS", ge=1, le=1000)
+    shard_index: int = Field(0, alias="EXPORTER_SHARD_INDEX", ge=0)
+
+    @model_validator(mode="after")
+    def _shard_index_is_below_shards(self) -> Settings:
+        if self.shard_index >= self.shards:
+            raise ValueError(
+                f"EXPORTER_SHARD_INDEX={self.shard_index!r} with EXPORTER_SHARDS={self.shards!r}: "
+                f"the index must be from 0 to {self.shards - 1}"
+            )
+        return self
+
     @field_validator("repos")
     @classmethod
     def _repos_are_owner_slash_name(cls, repos: tuple[str, ...]) -> tuple[str, ...]:

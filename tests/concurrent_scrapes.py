@@ -54,14 +54,22 @@ class SyntheticRefreshes:
                     series.append(SeriesResult(spec.key, name, labels, float(k)))
         self.clock.now = BASE + k  # the collector reads this as the time the refresh was applied
         return RefreshResult(
-            started_at=NOW, seconds=float(k), series=tuple(series), repo_seconds=dict.fromkeys(self.repos, float(k))
+            started_at=NOW,
+            seconds=float(k),
+            series=tuple(series),
+            repo_seconds=dict.fromkeys(self.repos, float(k)),
+            repos=tuple(self.repos),
         )
 
     def expected(self, k: int) -> dict[str, float]:
         """Every sample line (`name{labels}` → value) after refresh k, but the value ages and the info."""
-        lines: dict[str, float] = {"system_health_exporter_refreshes_total": float(k)}
+        lines: dict[str, float] = {
+            "system_health_exporter_refreshes_total": float(k),
+            'system_health_exporter_shard_info{shard="0",shards="1"}': 1.0,
+        }
         if k == 0:
             return lines
+        lines['system_health_exporter_shard_repositories{shard="0"}'] = float(len(self.repos))
         lines["system_health_exporter_refresh_duration_seconds"] = float(k)
         lines["system_health_exporter_last_refresh_timestamp_seconds"] = BASE + k
         served: list[Served] = []  # what the goal scores are computed from: served values, scored while ok

@@ -39,7 +39,9 @@ def datadog_metrics(registry: MetricRegistry | None = None) -> list[DatadogMetri
             mapped.append(DatadogMetric(entry.name, entry.datadog_name, entry.kind, entry))
         elif entry.kind == "info":
             # Prometheus text format exposes an info family as the gauge `<name>_info`, value 1.
-            mapped.append(DatadogMetric(f"{entry.name}_info", f"{SELF_NAMESPACE}.info", "gauge", entry))
+            suffix = entry.name.removeprefix(PREFIX).lstrip("_")  # the exporter's own: "", a shard's: "shard"
+            name = f"{SELF_NAMESPACE}.{suffix + '_' if suffix else ''}info"
+            mapped.append(DatadogMetric(f"{entry.name}_info", name, "gauge", entry))
         elif entry.name.startswith(f"{PREFIX}_"):
             suffix = entry.name.removeprefix(f"{PREFIX}_")
             # Counters arrive in Datadog as `<name>.count` (monotonic count), as for every counter.

@@ -12,6 +12,7 @@ import yaml
 
 from exporter.cli import shutdown_bound_seconds
 from exporter.settings import Settings
+from exporter.sharding import owned
 from tests.deploy.conftest import CHART, FULL_VALUES, container, kind, render_chart, shipped_conf
 
 KUBERNETES_VERSION = "1.32.0"
@@ -27,6 +28,8 @@ NOT_IN_CONFIG = {
     "DD_ENV": "datadog.env",
     "DD_VERSION": "datadog.version",
     "DD_AGENT_HOST": "the node's IP (datadog.agentHostFromNode)",
+    "EXPORTER_SHARDS": "shards",
+    "EXPORTER_SHARD_INDEX": "the Deployment's index among the shards",
     "DD_API_KEY": "`exporter datadog push` only, run by a person or CI, never by the pod",
     "DD_APP_KEY": "`exporter datadog push` only",
     "EXPORTER_DD_API_KEY_SECRET_ID": "`exporter datadog push` only",
@@ -289,3 +292,153 @@ def test_a_token_secret_and_an_app_secret_together_fail_the_render_naming_both(d
     with pytest.raises(subprocess.CalledProcessError) as error:
         render_chart(deploy_bin, values)
     assert "githubToken.existingSecret" in error.value.stderr and "githubApp.existingSecret" in error.value.stderr
+
+
+# --- shards -------------------------------------------------------------------------------
+
+SHARDED_VALUES: dict[str, Any] = {
+    **FULL_VALUES,
+    "shards": 3,
+    # Shard 0 keeps the chart's token (githubToken above); shards 1 and 2 have their own.
+    "shardOverrides": [
+        {},
+        {"githubToken": {"existingSecret": "github-shard-1"}},
+        {"githubToken": {"existingSecret": "github-shard-2", "existingSecretKey": "token"}},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def sharded_manifests(deploy_bin: Path) -> list[dict[str, Any]]:
+    """The chart rendered with `shards: 3`, a token of its own for two of them, and every other value set."""
+    return render_chart(deploy_bin, SHARDED_VALUES)
+
+
+def deployments(manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [doc for doc in manifests if doc["kind"] == "Deployment"]
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, Any]:
+    (only,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {var["name"]: var for var in only["env"]}
+
+
+def test_three_shards_validate_strictly_against_the_kubernetes_schemas(
+    sharded_manifests: list[dict[str, Any]], deploy_bin: Path, tmp_path: Path
+) -> None:
+    path = write(sharded_manifests, tmp_path / "rendered.yaml")
+    done = subprocess.run(
+        [str(deploy_bin / "kubernetes-validate"), "-k", KUBERNETES_VERSION, "--strict", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(deployments(sharded_manifests)) == 3
+
+
+def test_checkov_finds_no_failed_check_on_three_shards_but_the_explained_skips(
+    sharded_manifests: list[dict[str, Any]], deploy_bin: Path, tmp_path: Path
+) -> None:
+    path = write(sharded_manifests, tmp_path / "rendered.yaml")
+    command = [str(deploy_bin / "checkov"), "-f", str(path), "--framework", "kubernetes", "--skip-download"]
+    command += ["--output", "json", "--quiet", "--skip-check", ",".join(CHECKOV_SKIPS["full"])]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    report = json.loads(done.stdout) if done.stdout.strip().startswith(("{", "[")) else {}
+    failed = [
+        f"{c['check_id']} {c['check_name']} ({c['resource']})"
+        for c in report.get("results", {}).get("failed_checks", [])
+    ]
+    assert failed == [] and done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert len(deployments(sharded_manifests)) == 3
+
+
+def test_three_shards_are_three_deployments_each_told_its_index_while_one_shard_stays_the_single_deployment(
+    sharded_manifests: list[dict[str, Any]], default_manifests: list[dict[str, Any]]
+) -> None:
+    (single,) = deployments(default_manifests)
+    assert single["metadata"]["name"] == "she-system-health-exporter"
+    assert not {"EXPORTER_SHARDS", "EXPORTER_SHARD_INDEX"} & set(env_of(single))
+    assert not [label for label in single["spec"]["selector"]["matchLabels"] if "shard" in label]
+    found = deployments(sharded_manifests)
+    indexes = [env_of(deployment)["EXPORTER_SHARD_INDEX"]["value"] for deployment in found]
+    assert sorted(indexes) == ["0", "1", "2"]
+    assert {env_of(deployment)["EXPORTER_SHARDS"]["value"] for deployment in found} == {"3"}
+    assert sorted(deployment["metadata"]["name"] for deployment in found) == [
+        f"system-health-shard-{index}" for index in range(3)
+    ]
+    for deployment in found:
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_each_shards_deployment_selects_only_its_own_pod_and_the_service_reaches_them_all(
+    sharded_manifests: list[dict[str, Any]],
+) -> None:
+    pods = [deployment["spec"]["template"]["metadata"]["labels"] for deployment in deployments(sharded_manifests)]
+    assert len(pods) == 3
+    for deployment in deployments(sharded_manifests):
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert [all(labels.get(k) == v for k, v in selector.items()) for labels in pods].count(True) == 1
+    for selector in (
+        kind(sharded_manifests, "Service")["spec"]["selector"],
+        kind(sharded_manifests, "NetworkPolicy")["spec"]["podSelector"]["matchLabels"],
+    ):
+        assert all(all(labels.get(k) == v for k, v in selector.items()) for labels in pods)
+
+
+def test_every_shard_carries_the_conf_d_instance_with_the_endpoint_and_its_shard_tag_changed(
+    sharded_manifests: list[dict[str, Any]],
+) -> None:
+    host = shipped_conf()["instances"][0]
+    for deployment in deployments(sharded_manifests):
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        (instance,) = json.loads(annotations["ad.datadoghq.com/exporter.checks"])["openmetrics"]["instances"]
+        index = env_of(deployment)["EXPORTER_SHARD_INDEX"]["value"]
+        assert instance["openmetrics_endpoint"] == "http://%%host%%:9877/metrics"
+        assert instance["tags"][-1] == f"shard:{index}"
+        assert instance["metrics"] == host["metrics"]
+        unchanged = {key: value for key, value in instance.items() if key not in ("openmetrics_endpoint", "tags")}
+        assert unchanged == {key: value for key, value in host.items() if key not in ("openmetrics_endpoint", "tags")}
+
+
+def test_a_shard_uses_its_own_token_secret_when_its_override_names_one(
+    sharded_manifests: list[dict[str, Any]],
+) -> None:
+    tokens = {
+        env_of(deployment)["EXPORTER_SHARD_INDEX"]["value"]: env_of(deployment)["GITHUB_TOKEN"]["valueFrom"]
+        for deployment in deployments(sharded_manifests)
+    }
+    assert tokens == {
+        "0": {"secretKeyRef": {"name": "github-dashboard", "key": "token"}},
+        "1": {"secretKeyRef": {"name": "github-shard-1", "key": "token"}},
+        "2": {"secretKeyRef": {"name": "github-shard-2", "key": "token"}},
+    }
+
+
+def test_the_shards_the_chart_renders_split_the_repositories_as_the_exporter_does(
+    sharded_manifests: list[dict[str, Any]],
+) -> None:
+    repos = env_of(deployments(sharded_manifests)[0])["EXPORTER_REPOS"]["value"].split(",")
+    shares = [
+        owned(repos, int(env_of(d)["EXPORTER_SHARD_INDEX"]["value"]), int(env_of(d)["EXPORTER_SHARDS"]["value"]))
+        for d in deployments(sharded_manifests)
+    ]
+    assert sorted(repo for share in shares for repo in share) == sorted(repos)
+    assert {env_of(d)["EXPORTER_REPOS"]["value"] for d in deployments(sharded_manifests)} == {",".join(repos)}
+
+
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({"shards": 0}, "shards=0: must be at least 1"),
+        ({"shards": 1, "shardOverrides": [{}, {}]}, "shardOverrides has 2 entries for shards=1"),
+        ({"shards": 2, "shardOverrides": [{}, {"config": {"EXPORTER_REPOS": "o/r"}}]}, "shardOverrides[1] sets"),
+    ],
+)
+def test_a_shard_setting_the_chart_cannot_honour_fails_the_render_saying_why(
+    values: dict[str, Any], message: str, deploy_bin: Path
+) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as raised:
+        render_chart(deploy_bin, values)
+    assert message in raised.value.stderr

@@ -60,7 +60,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 The Datadog OpenMetrics check for the Autodiscovery annotation. The instance is the one
 scripts/gen_datadog_conf.py writes from the exporter's catalog (files/openmetrics-instance.json,
 the same as datadog-agent-conf/conf.d/openmetrics.d/conf.yaml); only the endpoint and the
-unified service tags are set here, from the values.
+unified service tags are set here, from the values, and with more than one shard a `shard:<i>` tag.
 */}}
 {{- define "she.datadogChecks" -}}
 {{- $instance := .Files.Get "files/openmetrics-instance.json" | fromJson }}
@@ -69,6 +69,26 @@ unified service tags are set here, from the values.
 {{- if .Values.datadog.version }}
 {{- $tags = append $tags (printf "version:%s" .Values.datadog.version) }}
 {{- end }}
+{{- if gt (int (default 1 .shards)) 1 }}
+{{- /* Series without a repo label (refresh duration, rate limit...) stay apart, shard by shard. */}}
+{{- $tags = append $tags (printf "shard:%d" (int .shard)) }}
+{{- end }}
 {{- $instance = merge (dict "openmetrics_endpoint" $endpoint "tags" $tags) $instance }}
 {{- dict "openmetrics" (dict "init_config" (dict) "instances" (list $instance)) | toJson }}
+{{- end }}
+
+{{/* A Deployment's name: the release's full name, with `-shard-<i>` when there is more than one shard. */}}
+{{- define "she.shardName" -}}
+{{- if gt (int (default 1 .shards)) 1 }}
+{{- printf "%s-shard-%d" (include "she.fullname" . | trunc 52 | trimSuffix "-") (int .shard) }}
+{{- else }}
+{{- include "she.fullname" . }}
+{{- end }}
+{{- end }}
+
+{{/* The label that tells shards' pods apart; none with one shard, so its selector stays as before. */}}
+{{- define "she.shardLabel" -}}
+{{- if gt (int (default 1 .shards)) 1 }}
+system-health-exporter/shard: {{ .shard | quote }}
+{{- end }}
 {{- end }}
