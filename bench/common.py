@@ -137,7 +137,7 @@ class Wired:
 def wire(fake: FakeGitHub | str, repos: Sequence[str], hooks: transport.HttpHooks | None = None, **env: str) -> Wired:
     settings = settings_for(fake, repos, **env)
     source = GitHubSource(settings, TokenProvider(settings), hooks=hooks)
-    return Wired(settings, Refresher(settings, default_registry(), source), source.cache)
+    return Wired(settings, Refresher(settings, default_registry().configured(settings), source), source.cache)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,13 @@ from pydantic import (
     model_validator,
 )
 
+from exporter.metrics.deploy_source import (
+    DEFAULT_DEPLOY_SOURCE,
+    DeploySource,
+    DeploySourceOverrides,
+    DeploySourceSetting,
+    overrides_text,
+)
 from exporter.metrics.goals import GoalOverride, parse_overrides
 
 # GitHub's rules: an owner is 1-39 letters, digits or single inner hyphens; a name 1-100 of [A-Za-z0-9._-].
@@ -134,6 +141,27 @@ class Settings(BaseModel):
                 f"the index must be from 0 to {self.shards - 1}"
             )
         return self
+
+    # DORA keys (exporter/metrics/dora.py): where a repository's deployments come from (see DeploySource).
+    deploy_source: DeploySourceSetting = Field(DEFAULT_DEPLOY_SOURCE, alias="EXPORTER_DEPLOY_SOURCE")
+    deploy_sources: DeploySourceOverrides = Field((), alias="EXPORTER_DEPLOY_SOURCES")
+
+    @model_validator(mode="after")
+    def _deploy_sources_name_watched_repos(self) -> Settings:
+        watched = {repo.casefold() for repo in self.repos}
+        for repo, _ in self.deploy_sources:
+            if repo.casefold() not in watched:
+                raise ValueError(
+                    f"EXPORTER_DEPLOY_SOURCES={overrides_text(self.deploy_sources)!r}: {repo!r} is not one "
+                    f"of EXPORTER_REPOS ({', '.join(self.repos)})"
+                )
+        return self
+
+    def deploy_source_for(self, repo: str) -> DeploySource:
+        """The deployment source of `repo`: its EXPORTER_DEPLOY_SOURCES entry, else EXPORTER_DEPLOY_SOURCE."""
+        return next(
+            (source for name, source in self.deploy_sources if name.casefold() == repo.casefold()), self.deploy_source
+        )
 
     @field_validator("repos")
     @classmethod

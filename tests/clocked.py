@@ -68,7 +68,7 @@ class ClockedExporter:
         self.settings: Settings = settings_for(fake, **env)
         self.tokens = tokens or TokenProvider(self.settings)
         self.source = GitHubSource(self.settings, self.tokens, wall=clock)
-        metrics = default_registry()
+        metrics = default_registry().configured(self.settings)
         self.refresher = Refresher(self.settings, metrics, self.source, clock=clock.datetime)
         self.collector = HealthCollector(self.settings, metrics, self.refresher, wall=clock, monotonic=clock)
         self.registry = CollectorRegistry(auto_describe=True)

@@ -117,7 +117,7 @@ def fifty_repos(fake: FakeGitHub) -> list[str]:
 
 def refresh_through(gate: Gate, settings: Settings) -> None:
     source = GitHubSource(settings, TokenProvider(settings), hooks=transport.HttpHooks([gate]))
-    result = Refresher(settings, default_registry(), source)()
+    result = Refresher(settings, default_registry().configured(settings), source)()
     assert not result.failed
 
 

@@ -88,7 +88,9 @@ def test_a_refresh_stopped_mid_request_sends_no_new_request_and_skips_the_reposi
 
     hooks = HttpHooks([shutdown_during_the_first_request])
     source = GitHubSource(settings, TokenProvider(settings), hooks=hooks, stopping=stopping)
-    result = Refresher(settings, default_registry(), source, clock=lambda: NOW, stopping=stopping)()
+    result = Refresher(
+        settings, default_registry().configured(settings), source, clock=lambda: NOW, stopping=stopping
+    )()
     assert [r.path for r in fake.requests] == ["/repos/octo/a/actions/workflows/checks.yml/runs"]
     assert {(s.repo, s.key, s.reason) for s in result.series} == {
         (name, key, "shutdown")

@@ -289,7 +289,8 @@ def demo_deploy_runs(deployments: list[FakeDeployment]) -> list[FakeRun]:
     for number, deployment in enumerate(sorted(deployments, key=lambda d: d.created_at)):
         if deployment.environment != "production":
             continue
-        final = deployment.statuses[-1] if deployment.statuses else None
+        # The outcome, not the `inactive` a newer success appends after it.
+        final = next((s for s in reversed(deployment.statuses) if s.state != "inactive"), None)
         ended = final is not None and final.state in ("success", "failure")
         last = max(s.created_at for s in deployment.statuses if s.state != "inactive")
         conclusion = ("success" if deployment_succeeded(deployment) else "failure") if ended else None

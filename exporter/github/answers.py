@@ -8,7 +8,8 @@
   metrics read, typed. Otherwise PyGithub would fetch each item again to fill a missing field
   (lazy completion) or hand the metric a `None`: a completed run whose conclusion is null would
   read as a failed run. `null` passes only where GitHub sends it legitimately (the conclusion of a
-  job that has not completed, a run without `run_attempt` in older answers).
+  job that has not completed, a run without `run_attempt` in older answers, the `published_at` of a
+  draft release).
 """
 
 from __future__ import annotations
@@ -91,11 +92,42 @@ _COMMITS = _each(
     (("sha", str), ("commit.message", str), ("commit.committer.date", str), ("parents", list)),
     conclusion=False,
 )
+# Deployments, their statuses, releases and comparisons (the DORA keys, exporter/github/deployments.py).
+_DEPLOYMENTS = _each(None, (("id", int), ("sha", str), ("created_at", str)), conclusion=False)
+_DEPLOYMENT_STATUSES = _each(None, (("state", str), ("created_at", str)), conclusion=False)
+_RELEASE_FIELDS = _each(None, (("tag_name", str), ("created_at", str)), conclusion=False)
+
+
+def _releases(body: Any) -> str | None:
+    """Releases: `draft` and `prerelease` are booleans; `published_at` a time, or null on a draft."""
+    problem = _RELEASE_FIELDS(body)
+    if problem is not None:
+        return problem
+    for index, item in enumerate(body):
+        for flag in ("draft", "prerelease"):
+            if not isinstance(item.get(flag), bool):
+                return f"item {index}: {flag} is not a boolean"
+        published = item.get("published_at", "missing")
+        if not (isinstance(published, str) or (published is None and item["draft"])):
+            return f"item {index}: published_at is {'missing' if published == 'missing' else 'not a time'}"
+    return None
+
+
+_COMPARED_COMMITS = _each(
+    "commits",
+    (("sha", str), ("commit.message", str), ("commit.committer.date", str), ("parents", list)),
+    conclusion=False,
+)
+
 CHECKS: tuple[tuple[re.Pattern[str], Check], ...] = (
     (re.compile(r"/actions/workflows/[^/]+/runs$"), _RUNS),
     (re.compile(r"/actions/runs/\d+/jobs$"), _JOBS),
     (re.compile(r"/actions/workflows$"), _WORKFLOWS),
     (re.compile(r"/commits$"), _COMMITS),
+    (re.compile(r"/deployments$"), _DEPLOYMENTS),
+    (re.compile(r"/deployments/\d+/statuses$"), _DEPLOYMENT_STATUSES),
+    (re.compile(r"/releases$"), _releases),
+    (re.compile(r"/compare/[^/]+\.\.\.[^/]+$"), _COMPARED_COMMITS),
 )
 
 

@@ -34,9 +34,10 @@ from exporter import __version__, tracing
 from exporter.errors import SourceError
 from exporter.github import answers, etag_cache, transport
 from exporter.github.credentials import Credentials
+from exporter.github.deployments import DeploymentReader, window
 from exporter.github.facts import FactStore
 from exporter.github.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
-from exporter.metrics.repo_data import Commit, Job, WorkflowRun
+from exporter.metrics.repo_data import Commit, Deployment, Job, WorkflowRun
 from exporter.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -169,6 +170,10 @@ class RepoSession:
         self._facts = facts if facts is not None else FactStore()  # shared by the source's sessions
         self._run = _Once()
         self._commits = _Once()
+        # DORA keys: the deployments, and the commits each pair of deployments shipped (by SHAs).
+        self._deployments = _Once()
+        self._shipped: dict[tuple[str, str], _Once] = {}
+        self._shipped_lock = threading.Lock()
 
     @property
     def repo(self) -> str:
@@ -185,6 +190,36 @@ class RepoSession:
     def recent_commits(self) -> Sequence[Commit]:
         with transport.using(self._hooks):
             return self._commits.get(self._fetch_commits)
+
+    def deployments(self) -> Sequence[Deployment]:
+        with transport.using(self._hooks):
+            return self._deployments.get(lambda: self._deployment_reader().deployments())
+
+    def shipped_commits(self, deployment: Deployment, previous: Deployment) -> Sequence[Commit]:
+        with self._shipped_lock:
+            once = self._shipped.setdefault((previous.sha, deployment.sha), _Once())
+        with transport.using(self._hooks):
+            return once.get(
+                lambda: self._deployment_reader().shipped(deployment.sha, previous.sha, self.recent_commits)
+            )
+
+    def _deployment_reader(self) -> DeploymentReader:
+        return DeploymentReader(
+            self._repo_name,
+            self._client.get_repo(self._repo_name).url,
+            self._settings.deploy_source_for(self._repo_name),
+            self._settings.branch,
+            window(self._now, self._settings.lookback_days),
+            (self._pages, self._get_json),
+            self._facts,
+        )
+
+    def _get_json(self, url: str) -> Any:
+        """One GET that is not a list, within the refresh's deadline."""
+        self._raise_if_stopping()
+        if self._monotonic() > self._deadline:
+            raise SourceError("timeout", "the refresh deadline passed before a request to GitHub")
+        return self._client.requester.requestJsonAndCheck("GET", url)[1]
 
     def _within_deadline(self, items: Iterable[T]) -> Iterable[T]:
         self._raise_if_stopping()  # before the first page too: a stopping exporter sends no new request

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from exporter.metrics.goals import Goal
 from exporter.metrics.registry import system_health_metric
-from exporter.metrics.repo_data import RepoData
+from exporter.metrics.repo_data import Commit, RepoData
+
+# The words a commit message carries to be counted; the DORA change failure rate reuses them.
+HOTFIX, REVERT = "hotfix", "revert"
+
+
+def mentions(commit: Commit, word: str) -> bool:
+    """True for a non-merge commit whose message contains `word` (any case)."""
+    return commit.parent_count < 2 and word in commit.message.casefold()
 
 
 def _count_mentioning(data: RepoData, word: str) -> float:
-    return float(
-        sum(1 for commit in data.recent_commits() if commit.parent_count < 2 and word in commit.message.casefold())
-    )
+    return float(sum(1 for commit in data.recent_commits() if mentions(commit, word)))
 
 
 @system_health_metric(
@@ -25,7 +31,7 @@ def _count_mentioning(data: RepoData, word: str) -> float:
 )
 def hotfix_commits(data: RepoData) -> float:
     """Count of hotfix commits."""
-    return _count_mentioning(data, "hotfix")
+    return _count_mentioning(data, HOTFIX)
 
 
 @system_health_metric(
@@ -40,4 +46,4 @@ def hotfix_commits(data: RepoData) -> float:
 )
 def revert_commits(data: RepoData) -> float:
     """Count of revert commits."""
-    return _count_mentioning(data, "revert")
+    return _count_mentioning(data, REVERT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from exporter.settings import Settings
 
@@ -41,6 +41,29 @@ class Commit:
     parent_count: int
 
 
+# --- deployments (the DORA keys, exporter/metrics/dora.py) ---------------------------------------
+# A deployment's outcome: "success" and "failure" are final; "pending" has not finished (queued, in
+# progress); "other" is final without an outcome (a cancelled or skipped deploy run, a deployment
+# marked inactive before it succeeded).
+DeploymentState = Literal["success", "failure", "pending", "other"]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment from the repository's configured source (EXPORTER_DEPLOY_SOURCE).
+
+    `sha` names what it shipped: a commit SHA, or for a release its tag (which `compare` resolves).
+    `finished_at` is when it reached its final state (None while pending). `in_window`: created in the
+    lookback window (the others are the older ones read to find the previous successful deployment).
+    """
+
+    sha: str
+    created_at: datetime
+    state: DeploymentState
+    finished_at: datetime | None = None
+    in_window: bool = True
+
+
 class RepoData(Protocol):
     """One repository's GitHub data for one refresh; each part is fetched at most once."""
 
@@ -57,4 +80,15 @@ class RepoData(Protocol):
 
     def recent_commits(self) -> Sequence[Commit]:
         """Commits on the branch with a committer date inside the lookback window."""
+        ...
+
+    def deployments(self) -> Sequence[Deployment]:
+        """Deployments from the configured source, newest first (by `created_at`): those created in the
+        lookback window, then the newest successful one before it (when there is one within a bound).
+        Empty: the source has no deployment at all (no such environment, workflow run or release): no data."""
+        ...
+
+    def shipped_commits(self, deployment: Deployment, previous: Deployment) -> Sequence[Commit]:
+        """The commits `deployment` shipped: reachable from its SHA and not from `previous`'s, newest first
+        (at most the newest 250); empty when it shipped nothing new (a redeploy or a rollback)."""
         ...

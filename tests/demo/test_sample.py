@@ -108,6 +108,8 @@ def test_the_deploy_workflow_ran_once_per_production_deployment(client: httpx.Cl
     deployments = everything(client, "/deployments", environment="production")
     assert sorted(r["head_sha"] for r in runs) == sorted(d["sha"] for d in deployments)
     assert {r["conclusion"] for r in runs} == {"success", "failure", None}
+    # Only the newest is still running: a deployment superseded later (marked inactive) had finished.
+    assert [r["status"] for r in runs] == ["in_progress"] + ["completed"] * (len(runs) - 1)
 
 
 def test_releases_tag_main_commits_with_a_prerelease_and_a_draft(client: httpx.Client) -> None:

@@ -6,6 +6,7 @@ import io
 import json
 from typing import Any
 
+import pytest
 import requests
 
 from exporter.github.answers import problem_with
@@ -70,3 +71,40 @@ def test_a_workflow_list_item_without_its_path_is_bad_response() -> None:
 def test_answers_of_paths_the_metrics_do_not_list_are_not_checked() -> None:
     assert problem_with("/repos/o/r", answer(200, {"anything": None})) is None
     assert problem_with(RUNS, answer(500, {"message": "Server Error"})) is None
+
+
+# --- deployments, their statuses, releases, comparisons (the DORA keys) -----------------------
+
+DEPLOYMENT = {"id": 7, "sha": "a" * 40, "created_at": "2026-11-20T12:00:00Z"}
+STATUS = {"state": "success", "created_at": "2026-11-20T12:09:00Z"}
+RELEASE = {"tag_name": "v1", "created_at": "2026-11-20T12:00:00Z", "draft": False, "prerelease": False}
+COMPARED = {"sha": "b" * 40, "commit": {"message": "x", "committer": {"date": "2026-11-20T11:00:00Z"}}, "parents": []}
+
+
+@pytest.mark.parametrize(
+    "path,good,bad,problem",
+    [
+        ("/repos/o/r/deployments", [DEPLOYMENT], [{**DEPLOYMENT, "sha": None}], "item 0: sha is null"),
+        ("/repositories/9/deployments", [DEPLOYMENT], [{"id": 7}], "item 0: sha is missing"),
+        ("/repos/o/r/deployments/7/statuses", [STATUS], [{"created_at": "x"}], "item 0: state is missing"),
+        (
+            "/repos/o/r/releases",
+            [{**RELEASE, "published_at": "2026-11-20T13:00:00Z"}, {**RELEASE, "draft": True, "published_at": None}],
+            [{**RELEASE, "published_at": None}],
+            "item 0: published_at is not a time",
+        ),
+        ("/repos/o/r/releases", [{**RELEASE, "published_at": "t"}], [{**RELEASE, "draft": "no"}], "draft is not"),
+        (
+            "/repos/o/r/compare/v1...v2",
+            {"status": "ahead", "commits": [COMPARED]},
+            {"status": "ahead", "commits": [{**COMPARED, "parents": None}]},
+            "item 0: parents is null",
+        ),
+    ],
+)
+def test_deployment_answers_lacking_what_the_dora_metrics_read_are_bad_response(
+    path: str, good: Any, bad: Any, problem: str
+) -> None:
+    assert problem_with(path, answer(200, good)) is None
+    refused = problem_with(path, answer(200, bad))
+    assert refused is not None and refused.reason == "bad_response" and problem in str(refused)

@@ -165,7 +165,9 @@ def test_with_secrets_manager_failing_reads_back_off_to_four_an_hour(secrets: st
     settings = settings_for(fake, **FORTY_FROM_THE_SECRET)  # no secret in moto: every read fails
     tokens = TokenProvider(settings, monotonic=clock)
     source = GitHubSource(settings, tokens, monotonic=clock, wall=clock)
-    refresher = Refresher(settings, default_registry(), source, clock=clock.datetime, monotonic=clock)
+    refresher = Refresher(
+        settings, default_registry().configured(settings), source, clock=clock.datetime, monotonic=clock
+    )
     read_at: list[float] = []
     start = clock()
     while clock() - start < 3600:  # a refresh a minute for an hour

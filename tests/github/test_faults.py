@@ -227,7 +227,7 @@ def test_a_slow_github_is_cut_off_at_the_refresh_deadline(fake: FakeGitHub) -> N
 
     settings = settings_for(fake, EXPORTER_REFRESH_DEADLINE_SECONDS="15")
     source = GitHubSource(settings, TokenProvider(settings), monotonic=clock, hooks=HttpHooks([ten_seconds_each]))
-    result = Refresher(settings, default_registry(), source, clock=lambda: NOW, monotonic=clock)()
+    result = Refresher(settings, default_registry().configured(settings), source, clock=lambda: NOW, monotonic=clock)()
     for key in ALL:
         assert series(result, key, REPO).reason == "timeout"
     assert len(fake.requests) == 3  # runs, jobs (past the deadline), commits (past it too): no more pages
