@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from moto.server import ThreadedMotoServer
 
 from exporter.cli import Exporter, build
 from exporter.demo import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun
@@ -14,6 +16,33 @@ from exporter.settings import Settings
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 REPO = "octo/app"
+
+
+@pytest.fixture
+def moto_server() -> Iterator[str]:
+    """moto's Secrets Manager on loopback, reset, stopped after the test; yields its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()  # moto keeps state per process
+        yield endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def secrets(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`moto_server`, reached through the standard AWS_* variables of this process; yields its URL."""
+    for key, value in {
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return moto_server
 
 
 @pytest.fixture

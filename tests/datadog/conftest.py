@@ -20,30 +20,6 @@ def datadog() -> Iterator[FakeDatadog]:
         fake.stop()
 
 
-@pytest.fixture
-def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's Secrets Manager on loopback, reached through AWS_ENDPOINT_URL; yields its URL."""
-    import httpx
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()  # moto keeps state per process
-        for key, value in {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }.items():
-            monkeypatch.setenv(key, value)
-        yield endpoint
-    finally:
-        server.stop()
-
-
 def put_secret(secret_id: str, value: str) -> None:
     """Create or overwrite a secret on the moto server the environment points at."""
     import boto3

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from moto.server import ThreadedMotoServer
 
 from exporter.demo import FakeApp, FakeGitHub, FakeInstallation
 from exporter.errors import SourceError
@@ -123,27 +121,6 @@ def test_a_refresh_as_an_app_reads_every_repository_with_one_installation_token(
     assert sent == {f"token {token}"}
 
 
-@pytest.fixture
-def moto_secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's Secrets Manager on loopback, reached through AWS_ENDPOINT_URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
-        for key, val in {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }.items():
-            monkeypatch.setenv(key, val)
-        yield endpoint
-    finally:
-        server.stop()
-
-
 def test_the_private_key_can_come_from_a_file(
     app: FakeApp, keys: KeyPair, tmp_path: Path, exporters: Callable[..., tuple[ClockedExporter, AppTokenProvider]]
 ) -> None:
@@ -157,7 +134,7 @@ def test_the_private_key_can_come_from_a_file(
 def test_the_private_key_can_come_from_secrets_manager(
     app: FakeApp,
     keys: KeyPair,
-    moto_secrets: str,
+    secrets: str,
     exporters: Callable[..., tuple[ClockedExporter, AppTokenProvider]],
 ) -> None:
     boto3.client("secretsmanager").create_secret(Name="github/app-key", SecretString=keys.private_pem)
@@ -166,7 +143,7 @@ def test_the_private_key_can_come_from_secrets_manager(
     assert reasons(exporter.refresher()) == {"ok"}
 
 
-def test_a_missing_key_secret_stops_the_start_naming_the_secret(moto_secrets: str, keys: KeyPair) -> None:
+def test_a_missing_key_secret_stops_the_start_naming_the_secret(secrets: str, keys: KeyPair) -> None:
     settings = Settings.from_env(
         app_env(keys, EXPORTER_GITHUB_APP_PRIVATE_KEY="", EXPORTER_GITHUB_APP_PRIVATE_KEY_SECRET_ID="nope")
     )

@@ -7,9 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import boto3
-import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from exporter.cli import Exporter, build
 from exporter.demo import FakeGitHub
@@ -27,27 +25,6 @@ SECRET_ID = "github/dashboard-token"
 FORTY = [f"octo/r{n:02d}" for n in range(40)]
 # Forty repositories, four at a time, from the secret: the figures of issue 9 §2.
 FORTY_FROM_THE_SECRET = {"EXPORTER_REPOS": ",".join(FORTY), "EXPORTER_GITHUB_CONCURRENCY": "4", "GITHUB_TOKEN": ""}
-
-
-@pytest.fixture
-def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """moto's Secrets Manager on loopback; yields its endpoint URL, reachable through AWS_ENDPOINT_URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()  # moto keeps state per process
-        for key, val in {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-        }.items():
-            monkeypatch.setenv(key, val)
-        yield endpoint
-    finally:
-        server.stop()
 
 
 def put_secret(value: str) -> None:

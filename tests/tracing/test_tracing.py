@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from exporter import tracing
 from exporter.demo import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun, Fault
@@ -227,20 +226,6 @@ def log_trace_ids(span: Span, spans: list[Span]) -> set[str]:
     return {str(low)} | {f"{high}{low:016x}" for high in highs}
 
 
-@pytest.fixture
-def secrets_manager() -> Iterator[str]:
-    """moto's Secrets Manager on loopback; yields its endpoint URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()  # moto keeps state per process
-        yield endpoint
-    finally:
-        server.stop()
-
-
 def aws_env(endpoint: str) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
@@ -251,11 +236,11 @@ def aws_env(endpoint: str) -> dict[str, str]:
 
 
 def test_reading_the_token_from_secrets_manager_is_a_span_that_never_holds_the_token(
-    apm_agent: ApmTestAgent, fake: FakeGitHub, secrets_manager: str
+    apm_agent: ApmTestAgent, fake: FakeGitHub, moto_server: str
 ) -> None:
     client = boto3.client(
         "secretsmanager",
-        endpoint_url=secrets_manager,
+        endpoint_url=moto_server,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -269,7 +254,7 @@ def test_reading_the_token_from_secrets_manager_is_a_span_that_never_holds_the_t
         EXPORTER_REPOS=HEALTHY,
         EXPORTER_GITHUB_TOKEN_SECRET_ID="tracing/token",
         EXPORTER_SCRAPE_WAIT_SECONDS="60",
-        **aws_env(secrets_manager),
+        **aws_env(moto_server),
     )
     with running_exporter(env) as exporter:
         assert httpx.get(f"{exporter.url}/metrics", timeout=90).status_code == 200
@@ -282,10 +267,10 @@ def test_reading_the_token_from_secrets_manager_is_a_span_that_never_holds_the_t
 
 
 def test_a_failed_secrets_manager_read_is_an_error_span_with_the_exception_type(
-    apm_agent: ApmTestAgent, secrets_manager: str
+    apm_agent: ApmTestAgent, moto_server: str
 ) -> None:
     session = apm_agent.start_session()
-    env = traced_env(apm_agent, session, EXPORTER_GITHUB_TOKEN_SECRET_ID="no/such/secret", **aws_env(secrets_manager))
+    env = traced_env(apm_agent, session, EXPORTER_GITHUB_TOKEN_SECRET_ID="no/such/secret", **aws_env(moto_server))
     finished = subprocess.run(
         [sys.executable, "-m", "exporter", "report"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
