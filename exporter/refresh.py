@@ -88,7 +88,9 @@ class Refresher:
         stopping: threading.Event | None = None,
     ) -> None:
         self._settings = settings
-        self._registry = registry
+        # A metric EXPORTER_METRICS_DISABLED names is never computed, even in a registry not `configured`.
+        disabled = set(settings.metrics_disabled)
+        self._registry = MetricRegistry(spec for spec in registry if spec.key not in disabled)
         self._source = source
         self._clock = clock
         self._monotonic = monotonic

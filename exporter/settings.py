@@ -103,6 +103,9 @@ class Settings(BaseModel):
     # Plain http:// to a host that is not loopback: the token would travel in clear text.
     allow_insecure_http: bool = Field(False, alias="EXPORTER_ALLOW_INSECURE_HTTP")
 
+    # Pull-request flow (exporter/metrics/prs.py): an open pull request not updated for this long is stale.
+    pr_stale_days: int = Field(14, alias="EXPORTER_PR_STALE_DAYS", ge=1, le=365)
+
     @field_validator("repos")
     @classmethod
     def _repos_are_owner_slash_name(cls, repos: tuple[str, ...]) -> tuple[str, ...]:

@@ -143,6 +143,6 @@ class MetricRegistry:
 
 def default_registry() -> MetricRegistry:
     """The metrics this exporter ships."""
-    from exporter.metrics import ci, commits
+    from exporter.metrics import ci, commits, prs
 
-    return MetricRegistry.from_modules(ci, commits)
+    return MetricRegistry.from_modules(ci, commits, prs)

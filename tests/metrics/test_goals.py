@@ -19,7 +19,7 @@ from exporter.metrics.registry import MetricRegistry, default_registry
 from exporter.metrics.scores import Served, goal_families
 from exporter.refresh import RefreshResult
 from exporter.settings import Settings, SettingsError
-from tests.conftest import Wiring, commit, repo, run, settings_for
+from tests.conftest import FLOW_METRICS, Wiring, commit, repo, run, settings_for
 from tests.processes import exporter_env
 from tests.test_exposition import promtool_check
 
@@ -199,7 +199,7 @@ def test_an_unknown_metric_key_stops_a_real_start_with_exit_code_2_and_no_traceb
 
 def test_a_disabled_metric_is_not_in_the_registry_the_refresher_iterates(fake: FakeGitHub, wire: Wiring) -> None:
     fake.add_repo(repo(runs=[run(1)], commits=[commit(1, "hotfix"), commit(2, "Revert x")]))
-    exporter = wire(EXPORTER_METRICS_DISABLED="commits.reverts")
+    exporter = wire(EXPORTER_METRICS_DISABLED=",".join(["commits.reverts", *FLOW_METRICS]))
     assert [spec.key for spec in exporter.metrics] == ["ci.tests_passing_on_main", "commits.hotfix"]
     result = exporter.refresher()
     assert sorted(s.key for s in result.series) == ["ci.tests_passing_on_main", "commits.hotfix"]
@@ -210,7 +210,7 @@ def test_a_disabled_metric_is_not_in_the_registry_the_refresher_iterates(fake: F
 
 def test_with_the_commit_metrics_disabled_a_refresh_makes_no_commits_request(fake: FakeGitHub, wire: Wiring) -> None:
     fake.add_repo(repo(runs=[run(1)], commits=[commit(n, "hotfix") for n in range(250)]))
-    result = wire(EXPORTER_METRICS_DISABLED="commits.hotfix, commits.reverts").refresher()
+    result = wire(EXPORTER_METRICS_DISABLED=",".join(["commits.hotfix", "commits.reverts", *FLOW_METRICS])).refresher()
     assert [s.key for s in result.series] == ["ci.tests_passing_on_main"]
     assert fake.count("/commits") == 0
     assert len(fake.requests) == 2  # the runs and the jobs of the chosen run, as before

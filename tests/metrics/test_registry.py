@@ -12,11 +12,19 @@ from exporter.metrics.repo_data import RepoData
 from exporter.settings import Settings
 
 
-def test_the_shipped_registry_holds_the_three_old_gauges_in_order() -> None:
+def test_the_shipped_registry_holds_the_three_old_gauges_first_then_the_flow_metrics() -> None:
     assert [spec.key for spec in default_registry()] == [
         "ci.tests_passing_on_main",
+        "ci.main_red_seconds",
+        "ci.runs",
+        "ci.flaky_runs",
+        "ci.run_duration_seconds",
         "commits.hotfix",
         "commits.reverts",
+        "prs.open",
+        "prs.stale",
+        "prs.merged",
+        "prs.time_to_merge_seconds",
     ]
     assert next(spec.name for spec in default_registry()) == "ci_tests_passing_on_main"
 
@@ -55,6 +63,14 @@ def test_the_shipped_metrics_carry_the_seed_goals() -> None:
         "ci.tests_passing_on_main": Goal(1.0, ">=", "flag", 0.0),
         "commits.hotfix": Goal(4.0, "<=", "commits", 6.0),
         "commits.reverts": Goal(0.0, "<=", "commits", 4.0),
+        "ci.main_red_seconds": Goal(3600.0, "<=", "seconds", 82800.0),
+        "ci.runs": None,
+        "ci.flaky_runs": Goal(2.0, "<=", "runs", 8.0),
+        "ci.run_duration_seconds": Goal(900.0, "<=", "seconds", 900.0),
+        "prs.open": None,
+        "prs.stale": Goal(3.0, "<=", "pull_requests", 7.0),
+        "prs.merged": None,
+        "prs.time_to_merge_seconds": Goal(86400.0, "<=", "seconds", 172800.0),
     }
 
 
