@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import FLOW_METRICS
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -93,8 +95,9 @@ def wait_until_served(
 
 
 def exporter_env(**env: str) -> dict[str, str]:
-    """The process environment with none of our variables set, plus `env`."""
-    return clean_env(**env)
+    """The process environment with none of our variables set, plus `env`; the CI and pull-request flow
+    metrics are off unless `env` sets EXPORTER_METRICS_DISABLED (see FLOW_METRICS in tests/conftest.py)."""
+    return clean_env(**({"EXPORTER_METRICS_DISABLED": ",".join(FLOW_METRICS)} | env))
 
 
 @contextlib.contextmanager

@@ -77,7 +77,7 @@ FAILED_ATTEMPT_CONCLUSIONS = frozenset({"failure", "timed_out"})
 # and the bound keeps a run re-run fifty times from costing fifty requests.
 MAX_EARLIER_ATTEMPTS_READ = 3
 PULLS_PER_PAGE = 100
-# Pages of pull requests read per list: 1,000 open against one branch, or closed in one window, is past any
+# Pull requests read per list (10 pages): 1,000 open against one branch, or closed in one window, is past any
 # repository this watches; past it the counts are lower bounds (logged) rather than a refresh-long crawl.
 MAX_PULLS_READ = 1000
 T = TypeVar("T")
@@ -383,10 +383,11 @@ class RepoSession:
 
     def _get(self, url: str) -> dict[str, Any]:
         """One GET of a single object, as GitHub's JSON, inside the refresh's deadline."""
-        for _ in self._within_deadline((None,)):
-            _, data = self._client.requester.requestJsonAndCheck("GET", url)
-            return dict(data)
-        raise AssertionError("unreachable")  # _within_deadline yields its one item or raises
+        self._raise_if_stopping()
+        if self._monotonic() > self._deadline:
+            raise SourceError("timeout", "the refresh deadline passed before reading a run attempt")
+        _, data = self._client.requester.requestJsonAndCheck("GET", url)
+        return dict(data)
 
     def _fetch_open_pulls(self) -> OpenPullRequests:
         """Open pull requests against the branch (default order: newest created first)."""
