@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from exporter.metrics.goals import Goal
-from exporter.metrics.quantiles import QUANTILES, quantiles
+from exporter.metrics.percentiles import PERCENTILES, percentiles
 from exporter.metrics.registry import Split, system_health_metric
 from exporter.metrics.repo_data import RepoData
 
@@ -134,15 +134,15 @@ def flaky_runs(data: RepoData) -> float:
         "before it or the failed attempts before a re-run); no series without a successful run. Goal: median "
         "under 15 minutes (<= 900), short enough to wait for rather than switch tasks; the score reaches 0 at "
         "30 minutes. "
-        'Example: ci_run_duration_seconds{repo="o/r",branch="main",workflow="checks.yml",quantile="0.5"} 684'
+        'Example: ci_run_duration_seconds{repo="o/r",branch="main",workflow="checks.yml",percentile="50"} 684'
     ),
     extra_labels=("workflow",),
-    split=Split("quantile", QUANTILES, scored="0.5"),
+    split=Split("percentile", PERCENTILES, scored="50"),
     goal=Goal(900.0, "<=", "seconds", 900.0),
 )
 def run_duration_seconds(data: RepoData) -> Mapping[str, float]:
     """Median and 90th percentile of successful runs' durations; empty without one."""
-    return quantiles(
+    return percentiles(
         max(0.0, (run.updated_at - run.started_at).total_seconds())
         for run in data.ci_runs().runs
         if run.conclusion == "success"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from exporter.metrics.goals import Goal
-from exporter.metrics.quantiles import QUANTILES, quantiles
+from exporter.metrics.percentiles import PERCENTILES, percentiles
 from exporter.metrics.registry import Split, system_health_metric
 from exporter.metrics.repo_data import RepoData
 
@@ -66,14 +66,14 @@ def merged_pulls(data: RepoData) -> float:
         "Time from creation to merge of the pull requests against the branch merged in the lookback window, "
         "median and 90th percentile; no series when none merged. Goal: median within a day (<= 86400): a change "
         "reviewed the working day it is opened keeps authors in context; the score reaches 0 at 3 days. "
-        'Example: prs_time_to_merge_seconds{repo="o/r",branch="main",quantile="0.5"} 30600'
+        'Example: prs_time_to_merge_seconds{repo="o/r",branch="main",percentile="50"} 30600'
     ),
-    split=Split("quantile", QUANTILES, scored="0.5"),
+    split=Split("percentile", PERCENTILES, scored="50"),
     goal=Goal(86400.0, "<=", "seconds", 2 * 86400.0),
 )
 def time_to_merge_seconds(data: RepoData) -> Mapping[str, float]:
     """Median and 90th percentile of created -> merged; empty when nothing merged."""
-    return quantiles(
+    return percentiles(
         max(0.0, (pull.merged_at - pull.created_at).total_seconds())
         for pull in data.merged_pull_requests().pulls
         if pull.merged_at is not None

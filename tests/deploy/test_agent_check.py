@@ -153,13 +153,13 @@ def test_every_ci_and_pull_request_flow_series_reaches_datadog_under_its_mapped_
         key=lambda item: item[1],
     )
     assert ("gauge", 0.0, sorted(ci)) in sent(result, "ci.flaky_runs")
-    assert ("gauge", 420.0, sorted([*ci, "quantile:0.5"])) in sent(result, "ci.run_duration_seconds")
-    assert ("gauge", 420.0, sorted([*ci, "quantile:0.9"])) in sent(result, "ci.run_duration_seconds")
+    assert ("gauge", 420.0, sorted([*ci, "percentile:50"])) in sent(result, "ci.run_duration_seconds")
+    assert ("gauge", 420.0, sorted([*ci, "percentile:90"])) in sent(result, "ci.run_duration_seconds")
     assert ("gauge", 2.0, sorted(good)) in sent(result, "prs.open")
     assert ("gauge", 1.0, sorted(good)) in sent(result, "prs.stale")
     assert ("gauge", 1.0, sorted(good)) in sent(result, "prs.merged")
     assert sent(result, "prs.time_to_merge_seconds") == [
-        ("gauge", 14400.0, sorted([*good, f"quantile:{q}"])) for q in ("0.5", "0.9")
+        ("gauge", 14400.0, sorted([*good, f"percentile:{p}"])) for p in ("50", "90")
     ]
 
 

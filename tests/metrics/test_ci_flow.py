@@ -47,7 +47,7 @@ def test_one_passing_run_is_green_counted_once_and_its_duration_is_every_quantil
     result = wire(**FLOW_ON).refresher()
     assert value(result, RED) == 0.0
     assert value(result, RUNS) == counts(success=1)
-    assert value(result, DURATION) == {"0.5": 660.0, "0.9": 660.0}
+    assert value(result, DURATION) == {"50": 660.0, "90": 660.0}
 
 
 def test_a_red_streak_still_open_counts_from_the_first_failure_after_the_last_pass(
@@ -184,14 +184,14 @@ def test_a_rerun_is_timed_by_its_latest_attempt_only(fake: FakeGitHub, wire: Wir
         rerun_delay=timedelta(minutes=4),
     )
     fake.add_repo(repo(runs=[rerun]))
-    assert value(wire(**FLOW_ON).refresher(), DURATION) == {"0.5": 720.0, "0.9": 720.0}
+    assert value(wire(**FLOW_ON).refresher(), DURATION) == {"50": 720.0, "90": 720.0}
 
 
 def test_durations_are_of_successful_runs_only_with_quantiles_between_ranks(fake: FakeGitHub, wire: Wiring) -> None:
     runs = [run(n, "success", minutes_ago=n * 60, durations=[timedelta(minutes=10 * n)]) for n in range(1, 6)]
     runs.append(run(9, "failure", minutes_ago=30, durations=[timedelta(minutes=90)]))
     fake.add_repo(repo(runs=runs))
-    assert value(wire(**FLOW_ON).refresher(), DURATION) == {"0.5": 1800.0, "0.9": 2760.0}  # 30 min; 40 + 0.6 x 10
+    assert value(wire(**FLOW_ON).refresher(), DURATION) == {"50": 1800.0, "90": 2760.0}  # 30 min; 40 + 0.6 x 10
 
 
 # --- failures ------------------------------------------------------------------------------

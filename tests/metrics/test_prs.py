@@ -54,7 +54,7 @@ def test_one_merged_pull_request_is_counted_and_its_time_to_merge_is_every_quant
     with_pulls(fake, [merged(1, after=5 * HOUR, merged_ago=DAY)])
     result = wire(**FLOW_ON).refresher()
     assert (value(result, OPEN), value(result, MERGED)) == (0.0, 1.0)
-    assert value(result, TO_MERGE) == {"0.5": 5 * 3600.0, "0.9": 5 * 3600.0}
+    assert value(result, TO_MERGE) == {"50": 5 * 3600.0, "90": 5 * 3600.0}
 
 
 def test_open_pull_requests_against_the_branch_count_drafts_and_forks_included_other_bases_not(
@@ -106,7 +106,7 @@ def test_merged_in_the_window_counts_forks_and_leaves_out_closed_unmerged_and_ol
     )
     result = wire(**FLOW_ON).refresher()
     assert value(result, MERGED) == 3.0
-    assert value(result, TO_MERGE) == {"0.5": 4 * 3600.0, "0.9": 5.6 * 3600.0}
+    assert value(result, TO_MERGE) == {"50": 4 * 3600.0, "90": 5.6 * 3600.0}
 
 
 def test_a_merged_pull_request_updated_since_is_still_counted_by_its_merge_time(fake: FakeGitHub, wire: Wiring) -> None:
