@@ -96,7 +96,9 @@ class Refresher:
     ) -> None:
         self._settings = settings
         self._repos = repos if repos is not None else lambda: settings.repos
-        self._registry = registry
+        # A metric EXPORTER_METRICS_DISABLED names is never computed, even in a registry not `configured`.
+        disabled = set(settings.metrics_disabled)
+        self._registry = MetricRegistry(spec for spec in registry if spec.key not in disabled)
         self._source = source
         self._clock = clock
         self._monotonic = monotonic

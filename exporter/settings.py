@@ -163,6 +163,9 @@ class Settings(BaseModel):
             (source for name, source in self.deploy_sources if name.casefold() == repo.casefold()), self.deploy_source
         )
 
+    # Pull-request flow (exporter/metrics/prs.py): an open pull request not updated for this long is stale.
+    pr_stale_days: int = Field(14, alias="EXPORTER_PR_STALE_DAYS", ge=1, le=365)
+
     @field_validator("repos")
     @classmethod
     def _repos_are_owner_slash_name(cls, repos: tuple[str, ...]) -> tuple[str, ...]:

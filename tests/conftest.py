@@ -16,6 +16,18 @@ from exporter.settings import Settings
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 REPO = "octo/app"
+# The CI flow and pull-request flow metrics (issue 10); tests/metrics/test_ci_flow.py and test_prs.py turn
+# them on (and only them) with FLOW_ON.
+FLOW_METRICS = (
+    "ci.main_red_seconds",
+    "ci.runs",
+    "ci.flaky_runs",
+    "ci.run_duration_seconds",
+    "prs.open",
+    "prs.stale",
+    "prs.merged",
+    "prs.time_to_merge_seconds",
+)
 
 
 @pytest.fixture
@@ -66,6 +78,16 @@ ORIGINAL_METRICS = ("ci.tests_passing_on_main", "commits.hotfix", "commits.rever
 def later_metrics() -> str:
     """EXPORTER_METRICS_DISABLED for every shipped metric added after ORIGINAL_METRICS."""
     return ",".join(spec.key for spec in default_registry() if spec.key not in ORIGINAL_METRICS)
+
+
+def only_on(*keys: str) -> dict[str, str]:
+    """Settings that switch on the original metrics and `keys`, and every later metric but those off."""
+    off = (spec.key for spec in default_registry() if spec.key not in ORIGINAL_METRICS + keys)
+    return {"EXPORTER_METRICS_DISABLED": ",".join(off)}
+
+
+FLOW_ON = only_on(*FLOW_METRICS)  # the CI and pull-request flow metrics (tests/metrics/test_ci_flow.py, test_prs.py)
+DORA_ON = only_on(*(spec.key for spec in default_registry() if spec.key.startswith("dora.")))
 
 
 def settings_for(fake: FakeGitHub, **env: str) -> Settings:

@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import later_metrics
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -93,8 +95,9 @@ def wait_until_served(
 
 
 def exporter_env(**env: str) -> dict[str, str]:
-    """The process environment with none of our variables set, plus `env`."""
-    return clean_env(**env)
+    """The process environment with none of our variables set, plus `env`; the metrics added after the
+    original three are off unless `env` sets EXPORTER_METRICS_DISABLED (see ORIGINAL_METRICS in tests/conftest.py)."""
+    return clean_env(**({"EXPORTER_METRICS_DISABLED": later_metrics()} | env))
 
 
 @contextlib.contextmanager

@@ -87,7 +87,11 @@ def test_report_demo_runs_with_no_token_and_no_network(command: list[str]) -> No
         assert console is not None, "the console script is installed with the package"
         command = [console]
     done = subprocess.run(
-        [*command, "report", "--demo", "--json"], env=exporter_env(), capture_output=True, text=True, timeout=60
+        [*command, "report", "--demo", "--json"],
+        env=exporter_env(EXPORTER_METRICS_DISABLED=""),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     metrics = json.loads(done.stdout)["repositories"]["Metta-AI/metta"]["metrics"]
@@ -127,3 +131,19 @@ def test_no_token_and_no_readable_secret_stops_the_start_with_a_clear_message() 
     )
     assert done.returncode == 2
     assert "GITHUB_TOKEN is not set" in done.stderr and "EXPORTER_ALLOW_ANONYMOUS=true" in done.stderr
+
+
+def test_report_demo_shows_every_shipped_metric_with_a_value_the_flow_metrics_included() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "exporter", "report", "--demo", "--json"],
+        env=exporter_env(EXPORTER_METRICS_DISABLED=""),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)["repositories"]["Metta-AI/metta"]["metrics"]
+    assert set(metrics) == {spec.key for spec in default_registry()}
+    assert {key for key, entry in metrics.items() if entry["value"] is None} == set()
+    assert metrics["ci.flaky_runs"]["value"] == 2.0  # the demo's two re-runs after a failure
+    assert set(metrics["ci.runs"]["value"]) == {"success", "failure", "cancelled", "timed_out", "other"}

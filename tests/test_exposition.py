@@ -15,8 +15,10 @@ from prometheus_client import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from exporter.demo import FakeGitHub, Fault
+from exporter.demo.sample import REPO as DEMO_REPO
+from exporter.demo.sample import demo_repo
 from tests.clocked import Clock, ClockedExporter
-from tests.conftest import Wiring, commit, repo, run
+from tests.conftest import FLOW_ON, NOW, Wiring, commit, repo, run
 
 PROMTOOL = Path(__file__).resolve().parents[1] / ".tools/prometheus/usr/bin/promtool"
 
@@ -33,6 +35,15 @@ def test_promtool_finds_nothing_to_report_on_a_healthy_exposition(fake: FakeGitH
     fake.add_repo(repo(runs=[run(1)], commits=[commit(1, "hotfix")]))
     fake.add_repo(repo("octo/other", runs=[run(2, "failure")]))
     checked = promtool_check(generate_latest(wire(EXPORTER_REPOS="octo/app,octo/other").registry))
+    assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
+
+
+def test_promtool_finds_nothing_to_report_with_every_flow_metric_served(fake: FakeGitHub, wire: Wiring) -> None:
+    fake.add_repo(demo_repo(NOW))
+    exposition = generate_latest(wire(EXPORTER_REPOS=DEMO_REPO, **FLOW_ON).registry)
+    assert b'ci_runs{branch="main",conclusion="timed_out"' in exposition
+    assert b'prs_time_to_merge_seconds{branch="main",percentile="90"' in exposition
+    checked = promtool_check(exposition)
     assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", "")
 
 

@@ -119,8 +119,61 @@ _COMPARED_COMMITS = _each(
     conclusion=False,
 )
 
+
+# --- CI flow and pull-request flow (issue 10) ---
+def _optional(item: dict[str, Any], name: str, kind: type) -> str | None:
+    """A field that older answers may lack or send null, typed when it is there."""
+    value = item.get(name)
+    if value is not None and type(value) is not kind:  # JSON's types are exact: a bool is no int here
+        return f"{name} is a {type(value).__name__}"
+    return None
+
+
+def _window_runs(body: Any) -> str | None:
+    """The runs list, with the timings the CI flow metrics read typed where present."""
+    problem = _RUNS(body)
+    if problem is not None:
+        return problem
+    for index, item in enumerate(body["workflow_runs"]):
+        found = _optional(item, "updated_at", str) or _optional(item, "run_started_at", str)
+        if found is not None:
+            return f"item {index}: {found}"
+    return None
+
+
+def _attempt(body: Any) -> str | None:
+    """One attempt of a run (`.../runs/{id}/attempts/{n}`): its status and, once completed, its conclusion."""
+    if not isinstance(body, dict):
+        return f"expected an object, got {type(body).__name__}"
+    return _field(body, "id", int) or _field(body, "status", str) or _conclusion(body)
+
+
+_PULL_FIELDS = (("number", int), ("created_at", str), ("updated_at", str), ("base.ref", str))
+
+
+def _pulls(body: Any) -> str | None:
+    """Pull requests: `merged_at` is null until merged and `draft` absent from older answers, typed when set;
+    `head.repo` (null once a fork is deleted) is not read."""
+    items = _items(body, None)
+    if isinstance(items, str):
+        return items
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            return f"item {index} is a {type(item).__name__}"
+        if "merged_at" not in item:
+            return f"item {index}: merged_at is missing"
+        problems = [_field(item, path, kind) for path, kind in _PULL_FIELDS]
+        problems += [_optional(item, "merged_at", str), _optional(item, "draft", bool)]
+        problem = next((p for p in problems if p is not None), None)
+        if problem is not None:
+            return f"item {index}: {problem}"
+    return None
+
+
 CHECKS: tuple[tuple[re.Pattern[str], Check], ...] = (
-    (re.compile(r"/actions/workflows/[^/]+/runs$"), _RUNS),
+    (re.compile(r"/actions/workflows/[^/]+/runs$"), _window_runs),
+    (re.compile(r"/actions/runs/\d+/attempts/\d+$"), _attempt),
+    (re.compile(r"/pulls$"), _pulls),
     (re.compile(r"/actions/runs/\d+/jobs$"), _JOBS),
     (re.compile(r"/actions/workflows$"), _WORKFLOWS),
     (re.compile(r"/commits$"), _COMMITS),

@@ -16,6 +16,8 @@ fails an odd answer before PyGithub reads it or the ETag cache keeps it.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 import logging
 import threading
@@ -37,7 +39,19 @@ from exporter.github.credentials import Credentials
 from exporter.github.deployments import DeploymentReader, window
 from exporter.github.facts import FactStore
 from exporter.github.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
-from exporter.metrics.repo_data import Commit, Deployment, Job, WorkflowRun
+from exporter.metrics.repo_data import (
+    CI_RUN_WINDOW_METRICS,
+    CiRun,
+    CiRunWindow,
+    Commit,
+    Deployment,
+    Job,
+    MergedPullRequests,
+    OpenPullRequests,
+    PullRequest,
+    RunAttempt,
+    WorkflowRun,
+)
 from exporter.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,6 +69,19 @@ BRANCH_EVENTS = frozenset({"push", "schedule", "workflow_dispatch"})
 MAX_RUNS_READ = 100
 MAX_WORKFLOWS_NAMED = 20  # in the message of an unknown workflow
 _RETRYABLE_STATUS = (500, 502, 503, 504)
+# --- CI flow and pull-request flow (issue 10) ---
+WINDOW_RUNS_PER_PAGE = 100
+# GitHub answers a filtered runs list with at most 1,000 runs ("for each search"): 10 pages of 100 is all it gives.
+MAX_WINDOW_RUNS = 1000
+FAILED_ATTEMPT_CONCLUSIONS = frozenset({"failure", "timed_out"})
+# Earlier attempts read per run that succeeded on a re-run, newest first, stopping at the first failed one:
+# past three re-runs of one run the answer is the same (a failure is almost always the attempt just before),
+# and the bound keeps a run re-run fifty times from costing fifty requests.
+MAX_EARLIER_ATTEMPTS_READ = 3
+PULLS_PER_PAGE = 100
+# Pull requests read per list (10 pages): 1,000 open against one branch, or closed in one window, is past any
+# repository this watches; past it the counts are lower bounds (logged) rather than a refresh-long crawl.
+MAX_PULLS_READ = 1000
 T = TypeVar("T")
 
 
@@ -174,6 +201,11 @@ class RepoSession:
         self._deployments = _Once()
         self._shipped: dict[tuple[str, str], _Once] = {}
         self._shipped_lock = threading.Lock()
+        # CI flow and pull-request flow (issue 10)
+        self._window_runs = _Once()
+        self._rerun_attempts = _Once()
+        self._open_pulls = _Once()
+        self._merged_pulls = _Once()
 
     @property
     def repo(self) -> str:
@@ -221,6 +253,23 @@ class RepoSession:
             raise SourceError("timeout", "the refresh deadline passed before a request to GitHub")
         return self._client.requester.requestJsonAndCheck("GET", url)[1]
 
+    def ci_runs(self) -> CiRunWindow:
+        with transport.using(self._hooks):
+            runs: CiRunWindow = self._window_runs.get(self._fetch_window_runs).window
+            return runs
+
+    def ci_rerun_attempts(self) -> Sequence[RunAttempt]:
+        with transport.using(self._hooks):
+            return self._rerun_attempts.get(self._fetch_rerun_attempts)
+
+    def open_pull_requests(self) -> OpenPullRequests:
+        with transport.using(self._hooks):
+            return self._open_pulls.get(self._fetch_open_pulls)
+
+    def merged_pull_requests(self) -> MergedPullRequests:
+        with transport.using(self._hooks):
+            return self._merged_pulls.get(self._fetch_merged_pulls)
+
     def _within_deadline(self, items: Iterable[T]) -> Iterable[T]:
         self._raise_if_stopping()  # before the first page too: a stopping exporter sends no new request
         for item in items:
@@ -246,7 +295,9 @@ class RepoSession:
             yield item.data
 
     def _fetch_latest_run(self) -> WorkflowRun | None:
-        run = self._newest_counted_run()
+        run = self._newest_counted_run_in_window() if self._window_runs_wanted() else None
+        if run is None:
+            run = self._newest_counted_run()
         if run is None:
             return None
         jobs = tuple(
@@ -287,6 +338,127 @@ class RepoSession:
                 "/".join(sorted(SKIPPED_RUN_CONCLUSIONS)),
             )
         return None
+
+    def _window_runs_wanted(self) -> bool:
+        """True when a metric reading the window's runs is enabled, so that list is read this refresh anyway."""
+        return not set(CI_RUN_WINDOW_METRICS) <= set(self._settings.metrics_disabled)
+
+    def _newest_counted_run_in_window(self) -> dict[str, Any] | None:
+        """`_newest_counted_run`'s answer read off the window's runs (no request of its own), or None when
+        the window cannot say: its list is the branch's completed runs newest first, the same list
+        `_newest_counted_run` pages through, only cut at the window's start."""
+        read = self._window_runs.get(self._fetch_window_runs)
+        for run in read.items[:MAX_RUNS_READ]:
+            if run["event"] in BRANCH_EVENTS and run["conclusion"] not in SKIPPED_RUN_CONCLUSIONS:
+                return run
+        return None  # older than the window, or none among the newest MAX_RUNS_READ: ask as before
+
+    def _fetch_window_runs(self) -> _WindowRuns:
+        """The completed runs of the CI workflow on the branch created since the window's start, newest first."""
+        start = self._now - timedelta(days=self._settings.lookback_days)
+        # Ask from the start of that UTC day, so the URL (and a conditional request on it) stays the
+        # same all day; the exact window is applied below.
+        asked = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        workflow = self._client.get_repo(self._repo_name).get_workflow(self._settings.ci_workflow)
+        params = {
+            "branch": self._settings.branch,
+            "status": "completed",
+            "created": f">={asked:%Y-%m-%d}",
+            "per_page": WINDOW_RUNS_PER_PAGE,
+        }
+        try:
+            items = list(
+                itertools.islice(self._pages(f"{workflow.url}/runs", params, "workflow_runs"), MAX_WINDOW_RUNS)
+            )
+        except github.UnknownObjectException:
+            self._raise_unless_repo_exists()
+            raise self._unknown_workflow() from None
+        complete = len(items) < MAX_WINDOW_RUNS
+        if not complete:
+            logger.warning(
+                "%s: GitHub lists at most %d runs of %s on %s since %s: the CI flow counts are lower bounds",
+                self._repo_name,
+                MAX_WINDOW_RUNS,
+                self._settings.ci_workflow,
+                self._settings.branch,
+                f"{asked:%Y-%m-%d}",
+            )
+        runs = tuple(
+            _ci_run(item)
+            for item in items
+            if item["event"] in BRANCH_EVENTS
+            and item["status"] == "completed"
+            and start <= _timestamp(item["created_at"]) < self._now
+        )
+        return _WindowRuns(tuple(items), CiRunWindow(start, self._now, runs, complete))
+
+    def _fetch_rerun_attempts(self) -> list[RunAttempt]:
+        """Earlier attempts of each window run that succeeded on a re-run, newest first, to the first that
+        failed (at most MAX_EARLIER_ATTEMPTS_READ a run); kept as facts, since a finished attempt never changes."""
+        attempts: list[RunAttempt] = []
+        repository_url = self._client.get_repo(self._repo_name).url
+        for run in self.ci_runs().runs:
+            if run.conclusion != "success" or run.run_attempt < 2:
+                continue
+            for number in range(run.run_attempt - 1, max(0, run.run_attempt - 1 - MAX_EARLIER_ATTEMPTS_READ), -1):
+                url = f"{repository_url}/actions/runs/{run.id}/attempts/{number}"
+                conclusion = self._facts.remember(
+                    ("run_attempt_conclusion", self._repo_name.casefold(), run.id, number),
+                    functools.partial(self._attempt_conclusion, url),
+                    final=lambda answer: answer is not None,
+                )
+                attempts.append(RunAttempt(run.id, number, conclusion))
+                if conclusion in FAILED_ATTEMPT_CONCLUSIONS:
+                    break
+        return attempts
+
+    def _attempt_conclusion(self, url: str) -> str | None:
+        """The conclusion of one run attempt (None while it has not completed)."""
+        answer = self._get(url)
+        return str(answer["conclusion"]) if answer["status"] == "completed" and answer["conclusion"] else None
+
+    def _get(self, url: str) -> dict[str, Any]:
+        """One GET of a single object, as GitHub's JSON, inside the refresh's deadline."""
+        self._raise_if_stopping()
+        if self._monotonic() > self._deadline:
+            raise SourceError("timeout", "the refresh deadline passed before reading a run attempt")
+        _, data = self._client.requester.requestJsonAndCheck("GET", url)
+        return dict(data)
+
+    def _fetch_open_pulls(self) -> OpenPullRequests:
+        """Open pull requests against the branch (default order: newest created first)."""
+        params = {"state": "open", "base": self._settings.branch, "per_page": PULLS_PER_PAGE}
+        items = list(itertools.islice(self._pages(self._pulls_url(), params), MAX_PULLS_READ))
+        if len(items) == MAX_PULLS_READ:
+            logger.warning("%s: read the first %d open pull requests only", self._repo_name, MAX_PULLS_READ)
+        return OpenPullRequests(self._now, tuple(_pull_request(item) for item in items))
+
+    def _fetch_merged_pulls(self) -> MergedPullRequests:
+        """Pull requests against the branch merged in the window: the closed ones by last update, newest
+        first, until one was last updated before the window (merging updates a pull request, so every
+        later one was merged before the window too)."""
+        start = self._now - timedelta(days=self._settings.lookback_days)
+        params = {
+            "state": "closed",
+            "base": self._settings.branch,
+            "sort": "updated",
+            "direction": "desc",
+            "per_page": PULLS_PER_PAGE,
+        }
+        merged = []
+        for read, item in enumerate(self._pages(self._pulls_url(), params), start=1):
+            pull = _pull_request(item)
+            if pull.updated_at < start:
+                break
+            if pull.merged_at is not None and start <= pull.merged_at < self._now:
+                merged.append(pull)
+            if read == MAX_PULLS_READ:
+                logger.warning("%s: read the %d pull requests closed last only", self._repo_name, MAX_PULLS_READ)
+                break
+        return MergedPullRequests(start, self._now, tuple(merged))
+
+    def _pulls_url(self) -> str:
+        return f"{self._client.get_repo(self._repo_name).url}/pulls"
 
     def _raise_unless_repo_exists(self) -> None:
         """A 404 on the runs list names an unknown workflow, unless the repository itself is unknown."""
@@ -346,6 +518,40 @@ class RepoSession:
                 )
             )
         return commits
+
+
+@dataclasses.dataclass(frozen=True)
+class _WindowRuns:
+    """The window's runs list as read (every event, for `latest_ci_run`) and the counted runs in it."""
+
+    items: tuple[dict[str, Any], ...]
+    window: CiRunWindow
+
+
+def _ci_run(item: dict[str, Any]) -> CiRun:
+    """A counted completed run; a run without `run_started_at` (older answers) started when it was created."""
+    if not item.get("updated_at"):
+        raise SourceError("bad_response", f"run {item['id']} has no updated_at")
+    created = _timestamp(item["created_at"])
+    return CiRun(
+        id=int(item["id"]),
+        conclusion=str(item["conclusion"]),
+        run_attempt=int(item.get("run_attempt") or 1),
+        created_at=created,
+        started_at=_timestamp(item["run_started_at"]) if item.get("run_started_at") else created,
+        updated_at=_timestamp(item["updated_at"]),
+    )
+
+
+def _pull_request(item: dict[str, Any]) -> PullRequest:
+    """A pull request from a list item (a fork's too: `head.repo` is not read, and is null once the fork is gone)."""
+    return PullRequest(
+        number=int(item["number"]),
+        created_at=_timestamp(item["created_at"]),
+        updated_at=_timestamp(item["updated_at"]),
+        merged_at=_timestamp(item["merged_at"]) if item.get("merged_at") else None,
+        draft=bool(item.get("draft", False)),
+    )
 
 
 class _JsonItem:

@@ -18,25 +18,17 @@ Rules (the README's metrics table says the same):
 from __future__ import annotations
 
 import itertools
-import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 from exporter.metrics.commits import HOTFIX, REVERT, mentions
 from exporter.metrics.goals import Goal
+from exporter.metrics.percentiles import PERCENTILES, percentiles
 from exporter.metrics.registry import Split, system_health_metric
 from exporter.metrics.repo_data import Deployment, RepoData
 
 DAY = 86_400.0
-QUANTILES = Split("quantile", ("0.5", "0.9"), scored="0.5")
-MEDIAN = Split("quantile", ("0.5",), scored="0.5")
-
-
-def quantile(values: Sequence[float], q: float) -> float:
-    """The `q` quantile with linear interpolation between the closest ranks (numpy's default)."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+QUANTILES = Split("percentile", PERCENTILES, scored="50")
+MEDIAN = Split("percentile", ("50",), scored="50")
 
 
 def _chronological(data: RepoData) -> list[Deployment]:
@@ -87,7 +79,7 @@ def deployments(data: RepoData) -> float | None:
         "its SHA, not from the previous successful deployment's), the deployment's end minus the commit's "
         "committer date; the median and the 90th percentile. Goal: median under a day (the DORA report's "
         "elite/high band: less than one day); the score reaches 0 at a week, where its medium band begins. "
-        'Example: dora_lead_time_seconds{repo="o/r",branch="main",quantile="0.5"} 5400'
+        'Example: dora_lead_time_seconds{repo="o/r",branch="main",percentile="50"} 5400'
     ),
     split=QUANTILES,
     goal=Goal(DAY, "<", "seconds", 6 * DAY),
@@ -102,7 +94,7 @@ def lead_time(data: RepoData) -> Mapping[str, float] | None:
     ]
     if not samples:
         return None
-    return {q: quantile(samples, float(q)) for q in QUANTILES.values}
+    return percentiles(samples, QUANTILES.values)
 
 
 @system_health_metric(
@@ -132,7 +124,7 @@ def change_failure_rate(data: RepoData) -> float | None:
         "change failure rate counts it), the time from its end to the end of the next successful deployment; "
         "the median. A failure not yet restored has no sample; no failure: no series (not 0). Goal: under a "
         "day (the DORA report's elite/high band: less than one day); the score reaches 0 at a week. "
-        'Example: dora_time_to_restore_seconds{repo="o/r",branch="main",quantile="0.5"} 3600'
+        'Example: dora_time_to_restore_seconds{repo="o/r",branch="main",percentile="50"} 3600'
     ),
     split=MEDIAN,
     goal=Goal(DAY, "<", "seconds", 6 * DAY),
@@ -150,4 +142,4 @@ def time_to_restore(data: RepoData) -> Mapping[str, float] | None:
             samples.append(max(0.0, (restored.finished_at - failed.finished_at).total_seconds()))
     if not samples:
         return None
-    return {"0.5": quantile(samples, 0.5)}
+    return percentiles(samples, MEDIAN.values)

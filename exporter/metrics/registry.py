@@ -30,7 +30,7 @@ class Split:
     The metric function returns a mapping from some of `values` to numbers; each becomes a sample with
     `label` set to it (a value the function leaves out has no sample). The set is declared, so the
     number of series per repository stays fixed (Datadog bills per series). A goal applies to the
-    sample whose value is `scored` (e.g. the median of a quantile split); without it a split metric
+    sample whose value is `scored` (e.g. the median of a percentile split); without it a split metric
     cannot carry a goal.
     """
 
@@ -143,6 +143,6 @@ class MetricRegistry:
 
 def default_registry() -> MetricRegistry:
     """The metrics this exporter ships."""
-    from exporter.metrics import ci, commits, dora
+    from exporter.metrics import ci, commits, dora, prs
 
-    return MetricRegistry.from_modules(ci, commits, dora)
+    return MetricRegistry.from_modules(ci, commits, prs, dora)

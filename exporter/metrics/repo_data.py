@@ -64,6 +64,74 @@ class Deployment:
     in_window: bool = True
 
 
+# --- CI flow and pull-request flow (issue 10) ---
+
+
+@dataclass(frozen=True)
+class CiRun:
+    """A completed run of the CI workflow on the branch itself (a counted event), as its latest attempt shows it."""
+
+    id: int
+    conclusion: str
+    run_attempt: int
+    created_at: datetime
+    started_at: datetime  # `run_started_at`: when the latest attempt started
+    updated_at: datetime  # when the latest attempt last changed: its end, for a completed run
+
+
+# The metrics that read `ci_runs()`: while any is enabled the source reads `latest_ci_run()`'s run off the
+# same list instead of a request of its own (checked against the registry by tests/metrics/test_ci_flow.py).
+CI_RUN_WINDOW_METRICS = ("ci.main_red_seconds", "ci.runs", "ci.flaky_runs", "ci.run_duration_seconds")
+
+
+@dataclass(frozen=True)
+class CiRunWindow:
+    """The counted completed CI runs created in [start, end), newest first; `complete` is False when
+    paging stopped at its bound before reaching `start` (the counts are then lower bounds)."""
+
+    start: datetime
+    end: datetime
+    runs: tuple[CiRun, ...]
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class RunAttempt:
+    """An earlier attempt of a run (a finished attempt never changes)."""
+
+    run_id: int
+    number: int
+    conclusion: str | None
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """A pull request against the branch (from this repository or a fork)."""
+
+    number: int
+    created_at: datetime
+    updated_at: datetime
+    merged_at: datetime | None
+    draft: bool
+
+
+@dataclass(frozen=True)
+class OpenPullRequests:
+    """The open pull requests against the branch, as of `as_of`."""
+
+    as_of: datetime
+    pulls: tuple[PullRequest, ...]
+
+
+@dataclass(frozen=True)
+class MergedPullRequests:
+    """The pull requests against the branch merged in [start, end)."""
+
+    start: datetime
+    end: datetime
+    pulls: tuple[PullRequest, ...]
+
+
 class RepoData(Protocol):
     """One repository's GitHub data for one refresh; each part is fetched at most once."""
 
@@ -91,4 +159,23 @@ class RepoData(Protocol):
     def shipped_commits(self, deployment: Deployment, previous: Deployment) -> Sequence[Commit]:
         """The commits `deployment` shipped: reachable from its SHA and not from `previous`'s, newest first
         (at most the newest 250); empty when it shipped nothing new (a redeploy or a rollback)."""
+
+    # --- CI flow and pull-request flow (issue 10) ---
+
+    def ci_runs(self) -> CiRunWindow:
+        """Completed runs of the CI workflow on the branch itself (push, schedule, workflow_dispatch),
+        created inside the lookback window, newest first."""
+        ...
+
+    def ci_rerun_attempts(self) -> Sequence[RunAttempt]:
+        """Earlier attempts of the window's runs that succeeded on a later attempt: for each, read
+        newest first, up to and including the first that failed."""
+        ...
+
+    def open_pull_requests(self) -> OpenPullRequests:
+        """Open pull requests against the branch, drafts and forks' included."""
+        ...
+
+    def merged_pull_requests(self) -> MergedPullRequests:
+        """Pull requests against the branch merged inside the lookback window."""
         ...

@@ -29,8 +29,11 @@ METRIC_IN_QUERY = re.compile(r"\b(?:avg|sum|min|max):([A-Za-z0-9_.]+)\{")
 
 
 @system_health_metric(
-    metric_key="prs.open",
-    description='Open pull requests (a test-only metric). Example: prs_open{repo="o/r",branch="main"} 3',
+    metric_key="prs.waiting_for_review",
+    description=(
+        "Pull requests waiting for a review (a test-only metric). "
+        'Example: prs_waiting_for_review{repo="o/r",branch="main"} 3'
+    ),
     unit="pull requests",
     goal=Goal(10.0, "<=", "pull requests", 10.0),
 )
@@ -40,7 +43,7 @@ def open_prs(data: RepoData) -> float:
 
 
 def with_open_prs() -> MetricRegistry:
-    """The shipped metrics plus prs.open, in a registry of this test's own."""
+    """The shipped metrics plus prs.waiting_for_review, in a registry of this test's own."""
     return MetricRegistry.from_modules(ci, commits, sys.modules[__name__])
 
 
@@ -62,7 +65,9 @@ def queried_metrics(document: Any) -> set[str]:
     return {name for query in strings_under(document, "query") for name in METRIC_IN_QUERY.findall(query)}
 
 
-@pytest.mark.parametrize("registry", [default_registry(), with_open_prs()], ids=["shipped", "with-prs.open"])
+@pytest.mark.parametrize(
+    "registry", [default_registry(), with_open_prs()], ids=["shipped", "with-prs.waiting_for_review"]
+)
 def test_every_generated_object_loads_into_its_datadog_api_client_model_with_type_checking(
     registry: MetricRegistry,
 ) -> None:
@@ -82,7 +87,9 @@ def test_an_unknown_widget_type_is_refused_although_the_client_would_only_mark_i
         as_model(body, Dashboard)
 
 
-@pytest.mark.parametrize("registry", [default_registry(), with_open_prs()], ids=["shipped", "with-prs.open"])
+@pytest.mark.parametrize(
+    "registry", [default_registry(), with_open_prs()], ids=["shipped", "with-prs.waiting_for_review"]
+)
 def test_every_query_names_only_metrics_the_catalog_lists(registry: MetricRegistry) -> None:
     settings = Settings.from_env({})
     documents = [dashboard(registry, settings).body] + [a.body for a in monitors(registry, settings)]
@@ -97,21 +104,24 @@ def test_a_metric_added_to_a_registry_appears_in_the_catalog_the_agent_mapping_t
     registry = with_open_prs()
     settings = Settings.from_env({})
 
-    assert "| `prs_open` | `prs.open` | gauge | pull requests | repo, branch | <= 10 pull requests" in markdown(
-        registry
+    assert (
+        "| `prs_waiting_for_review` | `prs.waiting_for_review` | gauge | pull requests | repo, branch "
+        "| <= 10 pull requests" in markdown(registry)
     )
-    assert {"prs_open": {"name": "prs.open", "type": "gauge"}} in shared_instance(registry)["metrics"]
+    assert {"prs_waiting_for_review": {"name": "prs.waiting_for_review", "type": "gauge"}} in shared_instance(registry)[
+        "metrics"
+    ]
     groups = {
         group["definition"]["title"]: group["definition"]["widgets"]
         for group in dashboard(registry, settings).body["widgets"]
     }
-    assert "prs.open" in queried_metrics(groups["Pull requests"])
-    assert "monitor.goal.prs.open" in {asset.asset_id for asset in monitors(registry, settings)}
-    assert "slo.goal.prs.open" in {asset.asset_id for asset in slos(registry, settings)}
+    assert "prs.waiting_for_review" in queried_metrics(groups["Pull requests"])
+    assert "monitor.goal.prs.waiting_for_review" in {asset.asset_id for asset in monitors(registry, settings)}
+    assert "slo.goal.prs.waiting_for_review" in {asset.asset_id for asset in slos(registry, settings)}
 
     shipped = default_registry()
-    assert "prs_open" not in markdown(shipped)
-    assert "prs.open" not in queried_metrics(dashboard(shipped, settings).body)
+    assert "prs_waiting_for_review" not in markdown(shipped)
+    assert "prs.waiting_for_review" not in queried_metrics(dashboard(shipped, settings).body)
 
 
 def test_the_dashboard_has_a_group_per_area_in_registry_order_between_the_score_and_the_exporters_health() -> None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.demo import FakeGitHub
+from exporter.demo.model import FakePull
 from exporter.metrics.registry import default_registry
 from tests.deploy.conftest import BROKEN, GOOD, exporter_env, kind, render_chart, shipped_conf
 
+CONCLUSIONS = ("success", "failure", "cancelled", "timed_out", "other")
 OLD_TAGS = ["env:development", "service:metta", "source:softmax-system-health"]
 HEALTH_OK, HEALTH_CRITICAL = 0, 2
 
@@ -97,7 +100,7 @@ def test_every_exposed_sample_reaches_datadog_under_its_mapped_name_with_its_lab
         [
             (
                 "gauge",
-                1.0 if repo == GOOD or not metric.startswith("commits.") else 0.0,  # BROKEN's commits answer 500
+                0.0 if repo == BROKEN and metric.startswith("commits.") else 1.0,  # BROKEN's commits answer 500
                 sorted([*OLD_TAGS, f"repo:{repo}", f"metric:{metric}"]),
             )
             for repo in (GOOD, BROKEN)
@@ -120,6 +123,43 @@ def test_every_exposed_sample_reaches_datadog_under_its_mapped_name_with_its_lab
                 ]
             ),
         )
+    ]
+
+
+def test_every_ci_and_pull_request_flow_series_reaches_datadog_under_its_mapped_name(
+    deploy_github: FakeGitHub, start_exporter: Any, agent_check: Any
+) -> None:
+    now = deploy_github.clock()
+    deploy_github.repo(GOOD).pulls.extend(
+        [
+            FakePull(1, "Open", now - timedelta(days=1)),
+            FakePull(2, "Stale", now - timedelta(days=40), now - timedelta(days=20)),
+            FakePull(3, "Merged", now - timedelta(hours=6), merged_at=now - timedelta(hours=2)),
+        ]
+    )
+    exporter = start_exporter(exporter_env(deploy_github))
+    conf = shipped_conf()
+    instance = with_endpoint(conf["instances"][0], exporter.url)
+
+    result = agent_check(instance, conf["init_config"]).run()
+
+    assert result["error"] == ""
+    good = [*OLD_TAGS, f"repo:{GOOD}", "branch:main"]
+    ci = [*good, "workflow:checks.yml"]
+    assert sent(result, "ci.main_red_seconds")[1] == ("gauge", 0.0, sorted(ci))
+    assert sent(result, "ci.main_red_seconds")[0][1] > 0  # BROKEN: its only run failed, three hours ago
+    assert [(value, tags) for _, value, tags in sent(result, "ci.runs") if f"repo:{GOOD}" in tags] == sorted(
+        [(1.0 if c == "success" else 0.0, sorted([*ci, f"conclusion:{c}"])) for c in CONCLUSIONS],
+        key=lambda item: item[1],
+    )
+    assert ("gauge", 0.0, sorted(ci)) in sent(result, "ci.flaky_runs")
+    assert ("gauge", 420.0, sorted([*ci, "percentile:50"])) in sent(result, "ci.run_duration_seconds")
+    assert ("gauge", 420.0, sorted([*ci, "percentile:90"])) in sent(result, "ci.run_duration_seconds")
+    assert ("gauge", 2.0, sorted(good)) in sent(result, "prs.open")
+    assert ("gauge", 1.0, sorted(good)) in sent(result, "prs.stale")
+    assert ("gauge", 1.0, sorted(good)) in sent(result, "prs.merged")
+    assert sent(result, "prs.time_to_merge_seconds") == [
+        ("gauge", 14400.0, sorted([*good, f"percentile:{p}"])) for p in ("50", "90")
     ]
 
 

@@ -1,4 +1,4 @@
-"""The Datadog agent's OpenMetrics check sends the DORA keys under their mapped names, one series per quantile."""
+"""The Datadog agent's OpenMetrics check sends the DORA keys under their mapped names, one series per percentile."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def demo_github() -> Iterator[FakeGitHub]:
         github.stop()
 
 
-def test_every_dora_series_reaches_datadog_under_its_mapped_name_with_its_quantile_as_a_tag(
+def test_every_dora_series_reaches_datadog_under_its_mapped_name_with_its_percentile_as_a_tag(
     demo_github: FakeGitHub, start_exporter: Any, agent_check: Any
 ) -> None:
     exporter = start_exporter(exporter_env(demo_github, EXPORTER_REPOS=REPO))
@@ -43,7 +43,7 @@ def test_every_dora_series_reaches_datadog_under_its_mapped_name_with_its_quanti
     assert [tags for _, _, tags in sent(result, "dora.deployments")] == [TAGS]
     assert [tags for _, _, tags in sent(result, "dora.change_failure_rate")] == [TAGS]
     assert [tags for _, _, tags in sent(result, "dora.lead_time_seconds")] == [
-        sorted([*TAGS, "quantile:0.5"]),
-        sorted([*TAGS, "quantile:0.9"]),
+        sorted([*TAGS, "percentile:50"]),
+        sorted([*TAGS, "percentile:90"]),
     ]
-    assert [tags for _, _, tags in sent(result, "dora.time_to_restore_seconds")] == [sorted([*TAGS, "quantile:0.5"])]
+    assert [tags for _, _, tags in sent(result, "dora.time_to_restore_seconds")] == [sorted([*TAGS, "percentile:50"])]

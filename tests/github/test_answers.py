@@ -108,3 +108,41 @@ def test_deployment_answers_lacking_what_the_dora_metrics_read_are_bad_response(
     assert problem_with(path, answer(200, good)) is None
     refused = problem_with(path, answer(200, bad))
     assert refused is not None and refused.reason == "bad_response" and problem in str(refused)
+
+
+# --- CI flow and pull-request flow (issue 10) ---
+PULLS = "/repos/o/r/pulls"
+
+
+def pull_item(**fields: Any) -> dict[str, Any]:
+    item = {"number": 7, "created_at": "2026-11-19T12:00:00Z", "updated_at": "2026-11-20T11:00:00Z"}
+    return item | {"merged_at": None, "draft": False, "base": {"ref": "main"}, "head": {"repo": None}, **fields}
+
+
+def test_pull_requests_must_carry_what_the_metrics_read_and_a_deleted_forks_null_head_repo_passes() -> None:
+    body = [pull_item(), pull_item(number=8, merged_at="2026-11-20T10:00:00Z"), pull_item(number=9, draft=None)]
+    assert problem_with(PULLS, answer(200, body)) is None
+    no_merged_at = pull_item()
+    del no_merged_at["merged_at"]
+    for item, problem in [
+        (no_merged_at, "item 0: merged_at is missing"),
+        (pull_item(updated_at=None), "item 0: updated_at is null"),
+        (pull_item(draft="no"), "item 0: draft is a str"),
+        (pull_item(base={}), "item 0: base.ref is missing"),
+    ]:
+        found = problem_with(PULLS, answer(200, [item]))
+        assert found is not None and found.reason == "bad_response"
+        assert problem in str(found)
+
+
+def test_a_run_attempt_must_say_its_status_and_once_completed_its_conclusion() -> None:
+    path = "/repos/o/r/actions/runs/5/attempts/1"
+    assert problem_with(path, answer(200, {"id": 5, "status": "completed", "conclusion": "failure"})) is None
+    found = problem_with(path, answer(200, {"id": 5, "status": "completed", "conclusion": None}))
+    assert found is not None and "conclusion is null on a completed item" in str(found)
+
+
+def test_a_run_timing_of_the_wrong_type_is_bad_response_and_an_absent_one_passes() -> None:
+    assert problem_with(RUNS, answer(200, {"workflow_runs": [run_item(run_started_at=None)]})) is None
+    found = problem_with(RUNS, answer(200, {"workflow_runs": [run_item(updated_at=1700000000)]}))
+    assert found is not None and "item 0: updated_at is a int" in str(found)

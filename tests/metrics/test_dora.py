@@ -9,7 +9,7 @@ import pytest
 
 from exporter.demo import FakeGitHub, FakeRepo, Fault
 from exporter.demo.model import FakeDeployment, FakeDeploymentStatus, FakeRelease, FakeRun
-from exporter.metrics.dora import quantile
+from exporter.metrics.percentiles import percentiles
 from tests.conftest import NOW, REPO, Wiring, commit
 from tests.helpers import series, value
 
@@ -66,7 +66,7 @@ def test_lead_time_takes_the_commits_between_two_deployments_from_the_window_com
     leads = [k * 0.1 * DAY - finished for k in range(3, 8)]
     assert value(result, "dora.deployments") == 2.0  # the first has no earlier success: it ships nothing we know
     got = value(result, "dora.lead_time_seconds")
-    assert got == {"0.5": pytest.approx(statistics.median(leads)), "0.9": pytest.approx(leads[3] + 0.6 * 0.1 * DAY)}
+    assert got == {"50": pytest.approx(statistics.median(leads)), "90": pytest.approx(leads[3] + 0.6 * 0.1 * DAY)}
     assert fake.count("/compare/") == 0
     assert value(result, "dora.change_failure_rate") == 0.0
     assert value(result, "dora.time_to_restore_seconds") is None  # nothing failed: no data, not 0
@@ -79,8 +79,8 @@ def test_a_previous_deployment_older_than_the_window_is_compared_once_and_kept(f
     finished = 0.25 * DAY - 600
     leads = [k * 0.1 * DAY - finished for k in range(3, 80)]  # 3..79: reachable from 3, not from 80
     assert value(result, "dora.lead_time_seconds") == {
-        "0.5": pytest.approx(statistics.median(leads)),
-        "0.9": pytest.approx(quantile(leads, 0.9)),
+        "50": pytest.approx(statistics.median(leads)),
+        "90": pytest.approx(percentiles(leads)["90"]),
     }
     assert value(result, "dora.deployments") == 1.0  # the one before the window only says where 3 starts
     assert [r.path for r in fake.requests if "/compare/" in r.path] == [f"/repos/{REPO}/compare/{sha(80)}...{sha(3)}"]
@@ -105,7 +105,7 @@ def test_a_failed_deployment_and_a_remediated_one_count_as_failures_and_are_rest
     result = refresh(wire)
     assert value(result, "dora.deployments") == 4.0
     assert value(result, "dora.change_failure_rate") == pytest.approx(2 / 5)
-    assert value(result, "dora.time_to_restore_seconds") == {"0.5": pytest.approx((0.5 * DAY + DAY) / 2)}
+    assert value(result, "dora.time_to_restore_seconds") == {"50": pytest.approx((0.5 * DAY + DAY) / 2)}
 
 
 def test_a_hotfix_shipped_next_also_remediates_but_a_merge_commit_naming_one_does_not(
@@ -207,7 +207,7 @@ def test_a_deploy_workflow_counts_its_branch_runs_with_a_re_run_counted_by_its_l
     assert value(result, "dora.deployments") == 2.0
     assert value(result, "dora.change_failure_rate") == pytest.approx(2 / 4)
     restore = [(6.0 - 5.0) * DAY + 7 * 60, (3.0 - 1.0) * DAY]  # 3 ended after its 7-minute second attempt
-    assert value(result, "dora.time_to_restore_seconds") == {"0.5": pytest.approx(statistics.median(restore))}
+    assert value(result, "dora.time_to_restore_seconds") == {"50": pytest.approx(statistics.median(restore))}
     asked = [r.query for r in fake.requests if r.path.endswith("/deploy.yml/runs")]
     assert [q.get("created") for q in asked] == [">=2026-11-13", "<2026-11-13"]
     assert fake.count("/deployments") == 0
@@ -244,11 +244,11 @@ def test_published_releases_are_deployments_compared_by_tag_and_fail_only_by_rem
     result = refresh(wire, EXPORTER_DEPLOY_SOURCE="releases")
     assert value(result, "dora.deployments") == 2.0
     assert value(result, "dora.change_failure_rate") == pytest.approx(1 / 2)
-    assert value(result, "dora.time_to_restore_seconds") == {"0.5": pytest.approx(3.0 * DAY)}
+    assert value(result, "dora.time_to_restore_seconds") == {"50": pytest.approx(3.0 * DAY)}
     leads = [k * 0.25 * DAY - 3.5 * DAY for k in range(16, 36)] + [k * 0.25 * DAY - 0.5 * DAY for k in range(4, 16)]
     assert value(result, "dora.lead_time_seconds") == {
-        "0.5": pytest.approx(statistics.median(leads)),
-        "0.9": pytest.approx(quantile(leads, 0.9)),
+        "50": pytest.approx(statistics.median(leads)),
+        "90": pytest.approx(percentiles(leads)["90"]),
     }
     compared = sorted(r.path.rsplit("/", 1)[-1] for r in fake.requests if "/compare/" in r.path)
     assert compared == ["v1.0.0...v1.1.0", "v1.1.0...v1.2.0"]
@@ -264,7 +264,8 @@ def test_a_repository_may_take_its_deployments_from_another_source_than_the_othe
     assert fake.count("/repos/octo/lib/deployments") == 0 and fake.count(f"/repos/{REPO}/releases") == 0
 
 
-def test_the_quantile_interpolates_between_ranks_and_one_sample_is_every_quantile() -> None:
-    assert quantile([7.0], 0.9) == 7.0
-    assert quantile([4.0, 1.0, 3.0, 2.0], 0.5) == 2.5
-    assert quantile([1.0, 2.0, 3.0, 4.0, 5.0], 0.9) == pytest.approx(4.6)
+def test_a_percentile_interpolates_between_ranks_and_one_sample_is_every_percentile() -> None:
+    assert percentiles([7.0]) == {"50": 7.0, "90": 7.0}
+    assert percentiles([4.0, 1.0, 3.0, 2.0], ("50",)) == {"50": 2.5}
+    assert percentiles([1.0, 2.0, 3.0, 4.0, 5.0])["90"] == pytest.approx(4.6)
+    assert percentiles([]) == {}

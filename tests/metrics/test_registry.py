@@ -10,14 +10,25 @@ from exporter.metrics.goals import Goal
 from exporter.metrics.registry import DuplicateMetricError, MetricRegistry, default_registry, system_health_metric
 from exporter.metrics.repo_data import RepoData
 from exporter.settings import Settings
-from tests.conftest import ORIGINAL_METRICS
 
 
-def test_the_shipped_registry_holds_the_three_old_gauges_first_in_order() -> None:
-    assert [spec.key for spec in default_registry()][:3] == [
+def test_the_shipped_registry_lists_every_metric_module_by_module_the_oldest_gauge_first() -> None:
+    assert [spec.key for spec in default_registry()] == [
         "ci.tests_passing_on_main",
+        "ci.main_red_seconds",
+        "ci.runs",
+        "ci.flaky_runs",
+        "ci.run_duration_seconds",
         "commits.hotfix",
         "commits.reverts",
+        "prs.open",
+        "prs.stale",
+        "prs.merged",
+        "prs.time_to_merge_seconds",
+        "dora.deployments",
+        "dora.lead_time_seconds",
+        "dora.change_failure_rate",
+        "dora.time_to_restore_seconds",
     ]
     assert next(spec.name for spec in default_registry()) == "ci_tests_passing_on_main"
 
@@ -51,11 +62,23 @@ def test_decorating_leaves_the_function_callable_and_registers_nothing_globally(
 
 
 def test_the_shipped_metrics_carry_the_seed_goals() -> None:
-    goals = {spec.key: spec.goal for spec in default_registry() if spec.key in ORIGINAL_METRICS}
+    goals = {spec.key: spec.goal for spec in default_registry()}
     assert goals == {
         "ci.tests_passing_on_main": Goal(1.0, ">=", "flag", 0.0),
         "commits.hotfix": Goal(4.0, "<=", "commits", 6.0),
         "commits.reverts": Goal(0.0, "<=", "commits", 4.0),
+        "ci.main_red_seconds": Goal(3600.0, "<=", "seconds", 82800.0),
+        "ci.runs": None,
+        "ci.flaky_runs": Goal(2.0, "<=", "runs", 8.0),
+        "ci.run_duration_seconds": Goal(900.0, "<=", "seconds", 900.0),
+        "prs.open": None,
+        "prs.stale": Goal(3.0, "<=", "pull_requests", 7.0),
+        "prs.merged": None,
+        "prs.time_to_merge_seconds": Goal(86400.0, "<=", "seconds", 172800.0),
+        "dora.deployments": Goal(5.0, ">=", "deployments", 5.0),
+        "dora.lead_time_seconds": Goal(86400.0, "<", "seconds", 518400.0),
+        "dora.change_failure_rate": Goal(0.15, "<=", "ratio", 0.3),
+        "dora.time_to_restore_seconds": Goal(86400.0, "<", "seconds", 518400.0),
     }
 
 

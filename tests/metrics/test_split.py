@@ -90,19 +90,19 @@ def test_a_plain_metric_answering_a_mapping_fails_as_a_metric_error(fake: FakeGi
 
 
 def test_a_split_metric_with_a_goal_scores_its_declared_value_and_nothing_without_it(fake: FakeGitHub) -> None:
-    quantiles = Split("quantile", ("0.5", "0.9"), scored="0.5")
+    percentiles = Split("percentile", ("50", "90"), scored="50")
 
     @system_health_metric(
-        metric_key="demo.minutes", description="minutes", split=quantiles, goal=Goal(10.0, "<=", "minutes", 10.0)
+        metric_key="demo.minutes", description="minutes", split=percentiles, goal=Goal(10.0, "<=", "minutes", 10.0)
     )
     def minutes(data: RepoData) -> Mapping[str, float]:
-        return {"0.5": 15.0, "0.9": 40.0}
+        return {"50": 15.0, "90": 40.0}
 
     @system_health_metric(
-        metric_key="demo.tail", description="only a tail", split=quantiles, goal=Goal(10.0, "<=", "minutes", 10.0)
+        metric_key="demo.tail", description="only a tail", split=percentiles, goal=Goal(10.0, "<=", "minutes", 10.0)
     )
     def tail(data: RepoData) -> Mapping[str, float]:
-        return {"0.9": 40.0}
+        return {"90": 40.0}
 
     metrics = registry_with(minutes, tail)
     refresher, collector = refreshed(fake, metrics)
@@ -118,7 +118,7 @@ def test_a_split_metric_with_a_goal_scores_its_declared_value_and_nothing_withou
 def test_a_split_metric_with_a_goal_must_say_which_value_is_scored() -> None:
     with pytest.raises(ValueError, match="must name the split value scored"):
         system_health_metric(
-            metric_key="demo.minutes", description="minutes", split=Split("quantile", ("0.5",)), goal=Goal(1.0, "<=")
+            metric_key="demo.minutes", description="minutes", split=Split("percentile", ("50",)), goal=Goal(1.0, "<=")
         )
 
 
@@ -126,4 +126,4 @@ def test_a_split_declares_distinct_values_and_scores_only_one_of_them() -> None:
     with pytest.raises(ValueError, match="distinct"):
         Split("outcome", ("good", "good"))
     with pytest.raises(ValueError, match="not one of"):
-        Split("quantile", ("0.5",), scored="0.9")
+        Split("percentile", ("50",), scored="90")

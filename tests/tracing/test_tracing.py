@@ -22,6 +22,7 @@ from exporter.demo import FakeCommit, FakeGitHub, FakeJob, FakeRepo, FakeRun, Fa
 from exporter.metrics.registry import default_registry
 from exporter.settings import Settings
 from exporter.tracing import agent_url, trace
+from tests.conftest import ORIGINAL_METRICS
 from tests.tracing.conftest import (
     ENV,
     ROOT,
@@ -36,7 +37,8 @@ from tests.tracing.conftest import (
 
 TOKEN = "ghp_TRACING-must-never-show-4f1c9a"  # distinct, so a leak anywhere is found by grep
 HEALTHY, BROKEN, MISSING = "octo/app", "octo/broken", "octo/ghost"
-METRIC_KEYS = {spec.key for spec in default_registry()}
+SHIPPED_KEYS = {spec.key for spec in default_registry()}
+METRIC_KEYS = set(ORIGINAL_METRICS)  # what the exporter processes compute (tests/processes.py)
 
 
 def sample_repo(name: str) -> FakeRepo:
@@ -325,7 +327,7 @@ def run_program(mode: str, env: dict[str, str]) -> dict[str, object]:
 def test_with_tracing_off_ddtrace_is_never_imported_and_no_thread_is_started() -> None:
     seen = run_program("off", clean_env())
     assert seen["enabled"] is False
-    assert seen["refreshed_series"] == len(METRIC_KEYS)
+    assert seen["refreshed_series"] == len(SHIPPED_KEYS)
     assert seen["ddtrace_modules"] == []
     assert seen["threads_started_by_init"] == []
 
