@@ -11,6 +11,8 @@ from html import escape
 from exporter.web.status_page import MetricRow, RepoView, StatusPage, age_text
 
 COLUMNS = ("Metric", "Value", "Goal", "Score", "Age", "State")
+# Every repository's table names its columns for screen readers; one header row shows them on screen.
+_HEAD = "<thead><tr>" + "".join(f'<th scope="col">{name}</th>' for name in COLUMNS) + "</tr></thead>"
 
 
 def _e(text: object) -> str:
@@ -20,7 +22,7 @@ def _e(text: object) -> str:
 def render(page: StatusPage, css_url: str, js_url: str) -> str:
     """The whole page; `css_url` and `js_url` are the page's own assets (the CSP allows only those)."""
     repos = "".join(_repo(repo) for repo in page.repos)
-    head = "".join(f'<th scope="col">{name}</th>' for name in COLUMNS)
+    columns = "".join(f"<span>{name}</span>" for name in COLUMNS)
     token = (
         '<label for="token">Refresh token</label>'
         '<input id="token" type="password" autocomplete="off" spellcheck="false" placeholder="EXPORTER_REFRESH_TOKEN">'
@@ -28,6 +30,11 @@ def render(page: StatusPage, css_url: str, js_url: str) -> str:
         else ""
     )
     running = "A refresh is running." if page.refreshing else ""
+    about = "".join(
+        f'<dt id="about-{_e(m.key)}"><code>{_e(m.key)}</code>{f" (goal {_e(m.goal)})" if m.goal else ""}</dt>'
+        f"<dd>{_e(m.description)}</dd>"
+        for m in page.metrics
+    )
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -57,11 +64,15 @@ def render(page: StatusPage, css_url: str, js_url: str) -> str:
 </div>
 </header>
 <main>
-<table id="repos">
-<thead><tr>{head}</tr></thead>
+<div class="columns" aria-hidden="true">{columns}</div>
+<div id="repos">
 {repos}
-</table>
+</div>
 <p id="no-match" hidden>No repository matches the filter.</p>
+<section id="about">
+<h2>What the metrics mean</h2>
+<dl>{about}</dl>
+</section>
 </main>
 <footer>
 <a href="/metrics">/metrics</a> · <a href="/catalog">metric catalog</a> · <a href="/readme">README</a> ·
@@ -78,37 +89,36 @@ def _last_age(page: StatusPage) -> str:
     return f'<span id="last-refresh-age">{age}</span>'
 
 
-def _age(seconds: float) -> str:
-    return f'<span class="age" data-age="{seconds:.3f}">{_e(age_text(seconds))}</span>'
+def _age(seconds: float, at: str = "") -> str:
+    title = f' title="computed {_e(at)}"' if at else ""
+    return f'<span class="age" data-age="{seconds:.3f}"{title}>{_e(age_text(seconds))}</span>'
 
 
 def _repo(repo: RepoView) -> str:
     rows = "".join(_row(row) for row in repo.rows)
     return (
-        f'<tbody class="repo {_e(repo.state)}" data-repo="{_e(repo.name.casefold())}">'
-        f'<tr class="repo-head"><th colspan="{len(COLUMNS)}" scope="rowgroup">'
-        f'<span class="name">{_e(repo.name)}</span> <span class="branch">{_e(repo.branch)}</span> '
-        f'<span class="verdict">{_e(repo.summary)}</span></th></tr>{rows}</tbody>'
+        f'<section class="repo {_e(repo.state)}" data-repo="{_e(repo.name.casefold())}">'
+        f'<h2><span class="name">{_e(repo.name)}</span> <span class="branch">{_e(repo.branch)}</span> '
+        f'<span class="verdict">{_e(repo.summary)}</span></h2>'
+        f"<table>{_HEAD}<tbody>{rows}</tbody></table></section>"
     )
 
 
 def _row(row: MetricRow) -> str:
     labels = " ".join(f"{name} {value}" for name, value in row.labels.items())
     labelled = f' <span class="labels">{_e(labels)}</span>' if labels else ""
-    age = _age(row.age_seconds) if row.age_seconds is not None else ""
-    if row.value_at:
-        age = f'<span title="computed {_e(row.value_at)}">{age}</span>'
+    age = _age(row.age_seconds, row.value_at) if row.age_seconds is not None else ""
     score = f"{row.verdict} {row.score}".strip()
     html = (
-        f'<tr class="metric {_e(row.state)}"><th scope="row"><span class="key" title="{_e(row.description)}">'
-        f"{_e(row.key)}</span>{labelled}</th>"
+        f'<tr class="metric {_e(row.state)}"><th scope="row"><a class="key" href="#about-{_e(row.key)}">'
+        f"{_e(row.key)}</a>{labelled}</th>"
         f'<td data-label="Value">{_e(row.value)}</td><td data-label="Goal">{_e(row.goal)}</td>'
         f'<td data-label="Score">{_e(score)}</td><td data-label="Age">{age}</td>'
         f'<td data-label="State">{_e(row.status)}</td></tr>'
     )
     if row.error is not None:
         html += (
-            f'<tr class="error"><td colspan="{len(COLUMNS)}"><strong>Last error</strong> '
+            f'<tr class="error"><td colspan="{len(COLUMNS)}">Last error '
             f"({_e(row.error.reason)}, {_e(row.error.at)}): {_e(row.error.text)}</td></tr>"
         )
     return html

@@ -70,7 +70,6 @@ class MetricRow:
     """One metric of one repository."""
 
     key: str
-    description: str
     labels: Mapping[str, str]  # the labels beyond repo and branch, e.g. workflow
     state: RowState
     value: str  # the value served, with its unit; "" when there is none
@@ -98,6 +97,15 @@ class RepoView:
 
 
 @dataclass(frozen=True)
+class MetricInfo:
+    """What a metric means, shown once for the page (not in every row: a page of 1,000 repositories stays small)."""
+
+    key: str
+    description: str
+    goal: str
+
+
+@dataclass(frozen=True)
 class StatusPage:
     """Everything the status page shows."""
 
@@ -112,6 +120,7 @@ class StatusPage:
     token_required: bool
     summary: str
     repos: tuple[RepoView, ...]
+    metrics: tuple[MetricInfo, ...]
 
 
 def status_page(
@@ -143,6 +152,7 @@ def status_page(
         token_required=settings.refresh_token is not None,
         summary=summary,
         repos=tuple(repos),
+        metrics=tuple(MetricInfo(spec.key, spec.description, _goal(spec.goal)) for spec in registry),
     )
 
 
@@ -171,6 +181,7 @@ def as_json(page: StatusPage) -> dict[str, Any]:
             }
             for repo in page.repos
         ],
+        "metrics": [{"key": m.key, "description": m.description, "goal": m.goal} for m in page.metrics],
     }
 
 
@@ -190,7 +201,6 @@ def _row_json(row: MetricRow) -> dict[str, Any]:
     error = row.error
     return {
         "key": row.key,
-        "description": row.description,
         "labels": dict(row.labels),
         "state": row.state,
         "value": row.value,
@@ -261,7 +271,6 @@ def _row(spec: MetricSpec, state: SeriesState | None, is_served: bool, score: Sc
     value_at = state.value_at if state is not None and value is not None else None
     return MetricRow(
         key=spec.key,
-        description=spec.description,
         labels=labels,
         state=row_state,
         value=_value(value, spec.unit),

@@ -128,7 +128,7 @@ def recent_commit(n: int, message: str) -> FakeCommit:
 
 
 def metric_row(page: Page, repo: str, key: str) -> Locator:
-    return page.locator(f'tbody[data-repo="{repo.lower()}"] tr.metric', has=page.locator(".key", has_text=key))
+    return page.locator(f'section[data-repo="{repo.lower()}"] tr.metric', has=page.locator(".key", has_text=key))
 
 
 def test_the_demo_page_shows_the_demo_values_with_no_console_error_or_csp_violation_in_light_and_dark(
@@ -200,18 +200,18 @@ def test_a_failing_repository_shows_its_error_in_plain_words_and_comes_first(
     with serving([], env) as url, open_page() as watched:
         page = watched.page
         page.goto(f"{url}/")
-        first = page.locator("tbody.repo").first
+        first = page.locator("section.repo").first
         expect(first.locator(".name")).to_have_text("octo/zz-broken")
         expect(first.locator(".verdict")).to_have_text(re.compile(r"^⚠ failing: 3 of 3 metrics failed"))
         expect(first.locator("tr.metric.failed")).to_have_count(3)
         expect(first.locator("tr.error").first).to_contain_text("GitHub had a server error: GitHub answered 502")
         expect(first.locator('tr.metric td[data-label="State"]').first).to_have_text("⚠ failed")
-        healthy = page.locator('tbody[data-repo="octo/app"]')
+        healthy = page.locator('section[data-repo="octo/app"]')
         expect(healthy.locator("tr.error")).to_have_count(0)
         expect(page.locator("#summary")).to_have_text("2 repositories · 1 failing · branch main")
 
         page.fill("#filter", "APP")
-        expect(page.locator('tbody[data-repo="octo/zz-broken"]')).to_be_hidden()
+        expect(page.locator('section[data-repo="octo/zz-broken"]')).to_be_hidden()
         expect(healthy).to_be_visible()
         watched.assert_clean()
 

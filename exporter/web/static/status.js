@@ -37,14 +37,16 @@
     return node;
   }
 
-  function ageElement(seconds) {
-    return element("span", { class: "age", "data-age": seconds.toFixed(3) }, ageText(seconds));
+  function ageElement(seconds, at) {
+    const attributes = { class: "age", "data-age": seconds.toFixed(3) };
+    if (at) attributes.title = "computed " + at;
+    return element("span", attributes, ageText(seconds));
   }
 
   function rowElements(row) {
     const tr = element("tr", { class: "metric " + row.state });
     const th = element("th", { scope: "row" });
-    th.append(element("span", { class: "key", title: row.description }, row.key));
+    th.append(element("a", { class: "key", href: "#about-" + row.key }, row.key));
     const labels = Object.entries(row.labels).map(([name, value]) => name + " " + value).join(" ");
     if (labels) th.append(" ", element("span", { class: "labels" }, labels));
     tr.append(th);
@@ -52,41 +54,39 @@
     tr.append(element("td", { "data-label": "Goal" }, row.goal));
     tr.append(element("td", { "data-label": "Score" }, (row.verdict + " " + row.score).trim()));
     const age = element("td", { "data-label": "Age" });
-    if (row.age_seconds !== null) {
-      const wrapper = element("span", { title: "computed " + row.value_at });
-      wrapper.append(ageElement(row.age_seconds));
-      age.append(wrapper);
-    }
+    if (row.age_seconds !== null) age.append(ageElement(row.age_seconds, row.value_at));
     tr.append(age);
     tr.append(element("td", { "data-label": "State" }, row.status));
     if (!row.error) return [tr];
     const error = element("tr", { class: "error" });
     const cell = element("td", { colspan: String(COLUMNS.length) });
-    cell.append(element("strong", {}, "Last error"));
-    cell.append(" (" + row.error.reason + ", " + row.error.at + "): " + row.error.text);
+    cell.append("Last error (" + row.error.reason + ", " + row.error.at + "): " + row.error.text);
     error.append(cell);
     return [tr, error];
   }
 
   function repoElement(repo) {
-    const tbody = element("tbody", { class: "repo " + repo.state, "data-repo": repo.name.toLowerCase() });
-    const head = element("tr", { class: "repo-head" });
-    const th = element("th", { colspan: String(COLUMNS.length), scope: "rowgroup" });
-    th.append(element("span", { class: "name" }, repo.name), " ");
-    th.append(element("span", { class: "branch" }, repo.branch), " ");
-    th.append(element("span", { class: "verdict" }, repo.summary));
-    head.append(th);
-    tbody.append(head);
-    for (const row of repo.rows) tbody.append(...rowElements(row));
-    return tbody;
+    const section = element("section", { class: "repo " + repo.state, "data-repo": repo.name.toLowerCase() });
+    const heading = element("h2");
+    heading.append(element("span", { class: "name" }, repo.name), " ");
+    heading.append(element("span", { class: "branch" }, repo.branch), " ");
+    heading.append(element("span", { class: "verdict" }, repo.summary));
+    const table = element("table");
+    const headRow = element("tr");
+    for (const name of COLUMNS) headRow.append(element("th", { scope: "col" }, name));
+    const head = element("thead");
+    head.append(headRow);
+    const body = element("tbody");
+    for (const row of repo.rows) body.append(...rowElements(row));
+    table.append(head, body);
+    section.append(heading, table);
+    return section;
   }
 
   function render(page) {
-    const table = byId("repos");
-    for (const old of table.querySelectorAll("tbody")) old.remove();
     const fragment = document.createDocumentFragment();
     for (const repo of page.repos) fragment.append(repoElement(repo));
-    table.append(fragment);
+    byId("repos").replaceChildren(fragment);
     byId("summary").textContent = page.summary;
     byId("last-refresh").textContent = page.last_refresh;
     const box = byId("last-refresh-age");
@@ -184,7 +184,7 @@
   function applyFilter() {
     const query = byId("filter").value.trim().toLowerCase();
     let shown = 0;
-    for (const repo of byId("repos").querySelectorAll("tbody")) {
+    for (const repo of byId("repos").children) {
       const match = !query || repo.dataset.repo.includes(query);
       repo.hidden = !match;
       if (match) shown++;
