@@ -89,6 +89,15 @@ class HealthCollector(Collector):
         """What the exporter knows now: read it once, it never changes."""
         return self._view.snapshot
 
+    @property
+    def metrics(self) -> MetricRegistry:
+        """The metrics it serves (as configured: disabled ones left out, goal overrides applied)."""
+        return self._registry
+
+    def now(self) -> float:
+        """Wall time on the collector's clock, the one the snapshot's times are on."""
+        return self._wall()
+
     # --- refreshing -------------------------------------------------------------------------
 
     def refresh(self) -> Future[RefreshResult]:

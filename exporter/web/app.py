@@ -1,10 +1,12 @@
-"""The HTTP service: /metrics for the agent and browsers, /refresh to recompute now, /healthz."""
+"""The HTTP service: /metrics for the agent and browsers, /refresh to recompute now, /healthz, and the status
+page for people (`/`, `/status.json`, its assets, the catalog and the README)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
-import html
+import importlib.metadata
 import math
 import threading
 import time
@@ -15,7 +17,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 from starlette.datastructures import MutableHeaders
@@ -25,6 +27,8 @@ from exporter import __version__
 from exporter.collector import HealthCollector
 from exporter.refresh import RefreshResult
 from exporter.settings import Settings
+from exporter.web import assets, status_html
+from exporter.web.status_page import as_json, status_page
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -33,6 +37,11 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     "Cache-Control": "no-store",
 }
+# The status page runs its own script and style only: no inline code, no other origin.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 # Scrapes of a stale cache wait on a refresh in threads; a generous limiter keeps many concurrent clients from
 # queueing behind the default 40 worker threads (each wait is bounded by the scrape wait).
 _SCRAPE_THREADS = 256
@@ -133,20 +142,14 @@ async def _refresh_unless_stopping(
         waiting.cancel()
 
 
-def _index_page(settings: Settings) -> str:
-    repos = ", ".join(html.escape(repo) for repo in settings.repos)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>system-health-exporter</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;line-height:1.5}}</style>
-</head><body>
-<h1>system-health-exporter {html.escape(__version__)}</h1>
-<p>GitHub health of {repos} (branch <code>{html.escape(settings.branch)}</code>).</p>
-<ul>
-<li><a href="/metrics">/metrics</a>: the metrics, as the Datadog agent and Prometheus scrape them</li>
-<li><a href="/refresh">/refresh</a>: recompute now and show every value as JSON</li>
-<li><a href="/healthz">/healthz</a>: liveness</li>
-</ul></body></html>
-"""
+def _readme() -> str | None:
+    """The README as installed with the package (its long description), None when it is not there."""
+    try:
+        metadata = importlib.metadata.metadata("system-health-exporter")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    payload = metadata.get_payload()  # type: ignore[attr-defined]
+    return payload if isinstance(payload, str) and payload.strip() else None
 
 
 class _RefreshGate:
@@ -205,9 +208,46 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     limiter = anyio.CapacityLimiter(_SCRAPE_THREADS)
 
+    static = assets.load()
+
     @app.get("/", response_class=HTMLResponse)
     async def index() -> HTMLResponse:
-        return HTMLResponse(_index_page(settings))
+        # As a scrape would, a stale cache is refreshed first, waiting at most EXPORTER_SCRAPE_WAIT_SECONDS;
+        # past that the page shows what there is and says a refresh is running.
+        pending = collector.refresh_if_stale()
+        if pending is not None:
+            with contextlib.suppress(Exception):  # a timeout, or a failed refresh (logged by the collector)
+                await _refresh_unless_stopping(pending, collector.stopping, settings.scrape_wait_seconds)
+        page = status_page(collector.snapshot, collector.metrics, settings, collector.now(), collector.refreshing)
+        body = status_html.render(page, static["status.css"].url, static["status.js"].url)
+        return HTMLResponse(body, headers={"Content-Security-Policy": PAGE_CSP})
+
+    @app.get("/status.json")
+    async def status_json() -> JSONResponse:
+        page = status_page(collector.snapshot, collector.metrics, settings, collector.now(), collector.refreshing)
+        return JSONResponse(as_json(page))
+
+    async def static_file(request: Request) -> Response:
+        asset = static.get(request.path_params["name"])
+        if asset is None:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        cache = asset.cache_control(request.query_params.get("v"))
+        return Response(asset.body, media_type=asset.media_type, headers={"Cache-Control": cache})
+
+    app.add_route("/static/{name}", static_file, methods=["GET"], include_in_schema=False)
+
+    @app.get("/catalog", response_class=PlainTextResponse)
+    async def metric_catalog() -> PlainTextResponse:
+        from exporter.datadog.catalog_table import document
+
+        return PlainTextResponse(document(collector.metrics))
+
+    @app.get("/readme", response_class=PlainTextResponse)
+    async def readme() -> PlainTextResponse:
+        text = _readme()
+        if text is None:
+            return PlainTextResponse("the README is not installed with this copy of the exporter", status_code=404)
+        return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Headless Chromium from Debian, for the test that opens /metrics as a person would.
+# Headless Chromium from Debian, for the tests that open /metrics and the status page as a person would
+# (tests/web/test_status_page.py drives it with Playwright, from the `[test]` extra; `playwright install`
+# is never run: its browser downloads are not reachable, and the system's Chromium is the one tested).
 set -euo pipefail
 command -v chromium >/dev/null && exit 0
 export DEBIAN_FRONTEND=noninteractive

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from exporter.demo import FakeGitHub
-from exporter.web.app import create_app
+from exporter.web.app import PAGE_CSP, SECURITY_HEADERS, create_app
 from tests.conftest import Wiring, commit, repo, run
 
 
@@ -87,11 +88,65 @@ def test_healthz_answers_without_touching_github(client: InProcess, fake: FakeGi
     assert fake.requests == []
 
 
-def test_the_index_links_to_metrics_and_refresh_with_security_headers(client: InProcess) -> None:
+def test_the_status_page_links_the_metrics_catalog_and_readme_and_allows_only_its_own_script_and_style(
+    client: InProcess,
+) -> None:
     response = client.get("/")
-    assert 'href="/metrics"' in response.text and 'href="/refresh"' in response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    for link in ('href="/metrics"', 'href="/catalog"', 'href="/readme"', 'href="/status.json"'):
+        assert link in response.text
+    policy = response.headers["content-security-policy"]
+    assert policy == PAGE_CSP
+    assert "unsafe-inline" not in policy and "script-src 'self'" in policy and "style-src 'self'" in policy
+    scripts = re.findall(r"<script[^>]*>", response.text)
+    assert len(scripts) == 1 and 'src="/static/status.js?v=' in scripts[0], "no inline script"
+    assert "<style" not in response.text and " style=" not in response.text, "no inline style"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_metrics_and_json_answers_keep_the_default_security_policy(client: InProcess) -> None:
+    for path in ("/metrics", "/status.json", "/refresh", "/healthz"):
+        assert client.get(path).headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+
+
+def test_the_pages_assets_have_their_content_types_and_are_kept_while_their_hash_is_asked(client: InProcess) -> None:
+    page = client.get("/").text
+    urls = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+    types = {}
+    for url in urls:
+        kept = client.get(url)
+        assert kept.status_code == 200 and kept.headers["cache-control"] == "public, max-age=31536000, immutable"
+        types[url.split("?")[0]] = kept.headers["content-type"]
+        other = client.get(url.split("?")[0] + "?v=old")
+        assert other.status_code == 200 and other.headers["cache-control"] == "no-cache"
+    assert types == {
+        "/static/status.css": "text/css; charset=utf-8",
+        "/static/status.js": "text/javascript; charset=utf-8",
+    }
+    assert client.get("/static/app.py").status_code == 404
+    assert client.get("/static/..%2Fapp.py").status_code == 404
+
+
+def test_status_json_carries_what_the_page_shows(client: InProcess) -> None:
+    client.get("/")  # a first visit refreshes, as a scrape would
+    body = client.get("/status.json").json()
+    assert body["refreshes"] == 1 and body["token_required"] is False
+    (app,) = body["repos"]
+    rows = {row["key"]: row for row in app["rows"]}
+    assert (rows["commits.hotfix"]["value"], rows["commits.hotfix"]["goal"]) == ("1 commit", "≤ 4 commits")
+    assert (rows["commits.reverts"]["verdict"], rows["commits.reverts"]["score"]) == ("✗ missed", "0.75")
+    assert rows["ci.tests_passing_on_main"]["labels"] == {"workflow": "checks.yml"}
+    assert app["summary"] == "▼ below goal · score 0.91"
+
+
+def test_the_catalog_and_the_readme_open_as_text(client: InProcess) -> None:
+    catalog = client.get("/catalog")
+    assert catalog.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "`commits.hotfix`" in catalog.text
+    readme = client.get("/readme")
+    assert readme.headers["content-type"] == "text/plain; charset=utf-8"
+    assert readme.text.startswith("# system-health-exporter")
 
 
 def test_an_unknown_path_is_a_plain_404(client: InProcess) -> None:
