@@ -8,8 +8,8 @@ any case), and at most EXPORTER_MAX_REPOS in all: the named ones always, the dis
 name are left out, with a warning and `system_health_exporter_repositories_cut`.
 
 An account is listed again only once EXPORTER_DISCOVERY_INTERVAL_SECONDS have passed since its last
-good listing (`GET /orgs/{org}/repos?type=all`, `GET /users/{user}/repos?type=owner`, pages of 100,
-oldest created first so that a new repository changes only the last page). The listing goes through
+good listing (`GET /orgs/{org}/repos?type=all`, `GET /users/{user}/repos?type=owner`, pages of 100 up
+to a short one, oldest created first so that a new repository changes only the last page). The listing goes through
 the `GitHubSource`'s client and HTTP hooks, so it is conditional (an unchanged page answers 304 and
 costs no point), rate limited, checked and size capped like every other request. A listing that
 fails keeps the account's last good list and is tried again at the next refresh; with no list yet,
@@ -28,8 +28,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
-
-from github.PaginatedList import PaginatedList
 
 from exporter.errors import SourceError
 from exporter.github import transport
@@ -62,15 +60,6 @@ class ListedRepo:
 Lister = Callable[[RepoOwner, float], Sequence[ListedRepo]]  # (account, monotonic deadline) -> its repositories
 
 
-class _Item:
-    """One list item kept as GitHub's JSON (PaginatedList calls it as it would a GithubObject class)."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, requester: object, headers: object, attributes: dict[str, Any], *_: object) -> None:
-        self.data = attributes
-
-
 def _listed(item: dict[str, Any]) -> ListedRepo:
     """A repository of a list (its shape checked by `answers` before it gets here)."""
     return ListedRepo(
@@ -96,25 +85,28 @@ class RepoLister:
         self._stopping = stopping if stopping is not None else threading.Event()
 
     def __call__(self, owner: RepoOwner, deadline: float) -> list[ListedRepo]:
-        """Every repository of `owner` (at most MAX_LISTED); raises SourceError with a bounded reason."""
+        """Every repository of `owner` (at most MAX_LISTED); raises SourceError with a bounded reason.
+
+        Pages are asked for by number until a short one, not by following `Link`: a page answered 304
+        is the stored answer with its stored `Link`, which lacks the `next` of a page added since (a new
+        repository, oldest first, lands on a new last page while the full page before it is unchanged).
+        """
         path = f"/orgs/{owner.name}/repos" if owner.kind == "org" else f"/users/{owner.name}/repos"
         params: dict[str, Any] = {"type": "all" if owner.kind == "org" else "owner"}
         params |= {"sort": "created", "direction": "asc", "per_page": PER_PAGE}
         listed: list[ListedRepo] = []
         try:
-            self._check(deadline)
             client = self._source.client(deadline)
             with transport.using(self._source.hooks):
-                items: PaginatedList[Any] = PaginatedList(_Item, client.requester, path, params)
-                for item in items:
-                    if len(listed) == MAX_LISTED:
-                        logger.warning("discovery: %s has over %d repositories, the rest unseen", owner, MAX_LISTED)
-                        break
-                    listed.append(_listed(item.data))
-                    if len(listed) % PER_PAGE == 0:
-                        self._check(deadline)  # before the next page
+                for page in range(1, MAX_LISTED // PER_PAGE + 1):
+                    self._check(deadline)
+                    _, items = client.requester.requestJsonAndCheck("GET", path, parameters=params | {"page": page})
+                    listed.extend(_listed(item) for item in items)
+                    if len(items) < PER_PAGE:
+                        return listed
         except Exception as exc:
             raise classify(exc) from None
+        logger.warning("discovery: %s has over %d repositories, the rest unseen", owner, MAX_LISTED)
         return listed
 
     def _check(self, deadline: float) -> None:

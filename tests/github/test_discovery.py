@@ -15,7 +15,7 @@ from exporter.github.discovery import Discovery, RepoLister
 from exporter.github.source import GitHubSource
 from exporter.sharding import owned
 from tests.clocked import Clock, ClockedExporter
-from tests.conftest import Wiring, commit, run, settings_for
+from tests.conftest import NOW, Wiring, commit, run, settings_for
 
 ORG = "octo-org"
 INTERVAL = 3600.0
@@ -135,13 +135,29 @@ def test_archived_forks_and_empty_repositories_are_discovered_when_asked_for(fak
     assert discovery() == tuple(f"{ORG}/{name}" for name in names)
 
 
-def test_an_organisation_of_a_hundred_and_fifty_is_read_in_two_pages_following_githubs_link(fake: FakeGitHub) -> None:
+def test_an_organisation_is_read_page_by_page_until_a_short_page(fake: FakeGitHub) -> None:
     for index in range(150):
         fake.add_repo(org_repo(f"repo-{index:03d}"))
     assert len(discovery_for(fake, EXPORTER_REPOS=f"org:{ORG}")()) == 150
-    paths = [request.path for request in fake.requests]
-    assert paths[0] == f"/orgs/{ORG}/repos" and len(paths) == 2 and paths[1].startswith("/organizations/")
-    assert fake.requests[0].query == {"type": "all", "sort": "created", "direction": "asc", "per_page": "100"}
+    assert [request.path for request in fake.requests] == [f"/orgs/{ORG}/repos"] * 2
+    query = {"type": "all", "sort": "created", "direction": "asc", "per_page": "100"}
+    assert [request.query for request in fake.requests] == [query | {"page": "1"}, query | {"page": "2"}]
+
+
+def test_a_repository_that_opens_a_new_last_page_is_found_though_the_full_page_before_it_answers_304(
+    fake: FakeGitHub, clock: Clock
+) -> None:
+    for index in range(100):
+        fake.add_repo(org_repo(f"repo-{index:03d}"))
+    discovery = discovery_for(fake, clock, EXPORTER_REPOS=f"org:{ORG}")
+    assert len(discovery()) == 100
+    newest = org_repo("repo-new")
+    newest.created_at = NOW
+    fake.add_repo(newest)
+    clock.advance(INTERVAL)
+    fake.clear_requests()
+    assert f"{ORG}/repo-new" in discovery()
+    assert [request.status for request in fake.requests] == [304, 200]
 
 
 def test_a_users_repositories_are_listed_with_the_users_endpoint(fake: FakeGitHub) -> None:
