@@ -91,6 +91,31 @@ SHARD_REPOSITORIES = CatalogEntry(
     "Repositories this shard owned in the last refresh (its share of EXPORTER_REPOS); none before the first.",
     ("shard",),
 )
+DISCOVERED_REPOSITORIES = CatalogEntry(
+    f"{PREFIX}_discovered_repositories",
+    "gauge",
+    "Repositories of an EXPORTER_REPOS account (org:NAME or user:NAME) that pass the discovery filters, in its "
+    'last good listing; no sample before the first. Example: ..._discovered_repositories{source="org:Metta-AI"} 42',
+    ("source",),
+)
+LAST_DISCOVERY = CatalogEntry(
+    f"{PREFIX}_last_discovery_timestamp_seconds",
+    "gauge",
+    "Unix time of the last good listing of an EXPORTER_REPOS account; no sample before the first.",
+    ("source",),
+)
+DISCOVERY_ERRORS = CatalogEntry(
+    f"{PREFIX}_discovery_errors",
+    "counter",
+    "Failed listings of an EXPORTER_REPOS account since start, by reason (the refresh errors' reasons); the "
+    "last good list is kept meanwhile.",
+    ("source", "reason"),
+)
+REPOSITORIES_CUT = CatalogEntry(
+    f"{PREFIX}_repositories_cut",
+    "gauge",
+    "Discovered repositories EXPORTER_MAX_REPOS left out of the last refresh (0: none).",
+)
 
 GOAL_MET = CatalogEntry(
     "system_health_goal_met",
@@ -133,6 +158,10 @@ SELF_METRICS: tuple[CatalogEntry, ...] = (
     SECRET_READ_ERRORS,
     SHARD,
     SHARD_REPOSITORIES,
+    DISCOVERED_REPOSITORIES,
+    LAST_DISCOVERY,
+    DISCOVERY_ERRORS,
+    REPOSITORIES_CUT,
 )
 
 

@@ -22,6 +22,7 @@ from exporter.collector import HealthCollector
 from exporter.errors import SourceError
 from exporter.github.app_auth import AppTokenProvider
 from exporter.github.credentials import Credentials, TokenProvider
+from exporter.github.discovery import Discovery, RepoLister
 from exporter.github.source import GitHubSource
 from exporter.metrics.registry import MetricRegistry, default_registry
 from exporter.refresh import Refresher, RefreshResult
@@ -56,8 +57,11 @@ def build(
     metrics = default_registry().configured(settings)
     stopping = threading.Event()  # set at shutdown: the refresh stops between repositories and pages
     source = GitHubSource(settings, tokens or credentials_for(settings), stopping=stopping)
-    repos = sharded(lambda: settings.repos, Shard(settings.shard_index, settings.shards))
-    refresher = Refresher(settings, metrics, source, clock=clock, stopping=stopping, repos=repos)
+    discovery = Discovery(settings, RepoLister(source, stopping=stopping), wall=wall)
+    repos = sharded(discovery, Shard(settings.shard_index, settings.shards))
+    refresher = Refresher(
+        settings, metrics, source, clock=clock, stopping=stopping, repos=repos, discovery=discovery.status
+    )
     collector = HealthCollector(settings, metrics, refresher, wall=wall, stopping=stopping)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(collector)
@@ -79,6 +83,7 @@ def _demo(settings: Settings) -> Iterator[Settings]:
                 "github_token": SecretStr("demo-token"),
                 "github_app_id": None,  # the embedded fake takes the demo token, whatever the environment says
                 "repos": tuple(repo.full_name for repo in fake.repos),
+                "discovery_owners": (),  # the sample's repositories, not the environment's accounts
             }
         )
     finally:
@@ -124,15 +129,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings, exporter.collector, exporter.registry)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    logger.info("serving http://%s:%d/metrics for %s", host, port, ", ".join(settings.repos))
+    watched = [*settings.repos, *(f"{owner}'s repositories" for owner in settings.discovery_owners)]
+    logger.info("serving http://%s:%d/metrics for %s", host, port, ", ".join(watched))
     if settings.shards > 1:
         owned = Shard(settings.shard_index, settings.shards).select(settings.repos)
         logger.info(
-            "shard %d of %d: refreshing %d of the %d repositories",
+            "shard %d of %d: refreshing %d of the %d named repositories%s",
             settings.shard_index,
             settings.shards,
             len(owned),
             len(settings.repos),
+            ", and its share of those discovered" if settings.discovery_owners else "",
         )
     config = uvicorn.Config(
         app,

@@ -245,6 +245,7 @@ class HealthCollector(Collector):
         yield from self._rate_limit_families(snapshot, with_samples)
         yield self._secret_read_errors_family(snapshot, with_samples)
         yield from self._shard_families(snapshot, with_samples)
+        yield from self._discovery_families(snapshot, with_samples)
 
     def _health_families(
         self, snapshot: Snapshot, now: float, served: dict[SeriesKey, SeriesState], with_samples: bool
@@ -321,3 +322,26 @@ class HealthCollector(Collector):
         if last is not None:
             owned.add_metric([shard], float(len(last.repos)))
         yield from (info, owned)
+
+    def _discovery_families(self, snapshot: Snapshot, with_samples: bool) -> Iterator[Metric]:
+        """Each account's list and failed listings, and the repositories EXPORTER_MAX_REPOS left out."""
+        c = catalog
+        discovered = GaugeMetricFamily(
+            c.DISCOVERED_REPOSITORIES.name, c.DISCOVERED_REPOSITORIES.description, labels=["source"]
+        )
+        listed_at = GaugeMetricFamily(c.LAST_DISCOVERY.name, c.LAST_DISCOVERY.description, labels=["source"])
+        errors = CounterMetricFamily(
+            c.DISCOVERY_ERRORS.name, c.DISCOVERY_ERRORS.description, labels=["source", "reason"]
+        )
+        cut = GaugeMetricFamily(c.REPOSITORIES_CUT.name, c.REPOSITORIES_CUT.description)
+        status = snapshot.last.discovery if with_samples and snapshot.last is not None else None
+        if status is not None:
+            for source in status.sources:
+                if source.repositories is not None:
+                    discovered.add_metric([source.source], float(source.repositories))
+                if source.listed_at is not None:
+                    listed_at.add_metric([source.source], source.listed_at)
+                for reason, count in sorted(source.errors.items()):
+                    errors.add_metric([source.source, reason], float(count))
+            cut.add_metric([], float(status.cut))
+        yield from (discovered, listed_at, errors, cut)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from exporter import tracing
 from exporter.errors import Reason, SourceError
+from exporter.github.discovery import DiscoveryStatus
 from exporter.github.rate_limit import RateLimitSnapshot
 from exporter.metrics.registry import MetricRegistry, MetricSpec
 from exporter.metrics.repo_data import RepoData
@@ -21,8 +22,9 @@ from exporter.settings import Settings
 logger = logging.getLogger(__name__)
 
 
-# The repositories one refresh covers, asked at the start of each refresh: EXPORTER_REPOS filtered to
-# this shard's (exporter/sharding.py) as `exporter.cli.build` wires it; organisation discovery plugs in here.
+# The repositories one refresh covers, asked at the start of each refresh: EXPORTER_REPOS with its
+# accounts' repositories (exporter/github/discovery.py), filtered to this shard's (exporter/sharding.py),
+# as `exporter.cli.build` wires it.
 RepoSet = Callable[[], Sequence[str]]
 
 
@@ -67,6 +69,7 @@ class RefreshResult:
     rate_limit: RateLimitSnapshot | None = None  # GitHub's core limit as reported at the end
     secret_read_errors: Mapping[str, int] = field(default_factory=dict)  # failed reads of the token's secret
     repos: tuple[str, ...] = ()  # the repositories this refresh covered (this shard's)
+    discovery: DiscoveryStatus | None = None  # the accounts' lists as of this refresh (None: no discovery wired)
 
     @property
     def failed(self) -> tuple[SeriesResult, ...]:
@@ -93,9 +96,11 @@ class Refresher:
         monotonic: Callable[[], float] = time.monotonic,
         stopping: threading.Event | None = None,
         repos: RepoSet | None = None,
+        discovery: Callable[[], DiscoveryStatus] | None = None,
     ) -> None:
         self._settings = settings
         self._repos = repos if repos is not None else lambda: settings.repos
+        self._discovery = discovery
         # A metric EXPORTER_METRICS_DISABLED names is never computed, even in a registry not `configured`.
         disabled = set(settings.metrics_disabled)
         self._registry = MetricRegistry(spec for spec in registry if spec.key not in disabled)
@@ -126,6 +131,7 @@ class Refresher:
             rate_limit=self._source.rate_limit_snapshot(),
             secret_read_errors=self._source.secret_read_errors(),
             repos=repos,
+            discovery=self._discovery() if self._discovery is not None else None,
         )
         if self._stopping.is_set():
             logger.info("refresh stopped early: the exporter is shutting down (series failed with reason shutdown)")

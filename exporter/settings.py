@@ -7,7 +7,7 @@ import os
 import re
 import urllib.parse
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -32,11 +32,23 @@ from exporter.metrics.goals import GoalOverride, parse_overrides
 # GitHub's rules: an owner is 1-39 letters, digits or single inner hyphens; a name 1-100 of [A-Za-z0-9._-].
 _OWNER = re.compile(r"^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$")
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_GLOB = re.compile(r"^[A-Za-z0-9._*?\[\]!/-]+$")
+_TOPIC = re.compile(r"^[a-z0-9][a-z0-9-]{0,49}$")
 _HOST = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*\.?$")
 
 
 class SettingsError(ValueError):
     """A configuration variable has a value the exporter cannot use."""
+
+
+class RepoOwner(NamedTuple):
+    """An `org:NAME` or `user:NAME` entry of EXPORTER_REPOS: an account whose repositories are discovered."""
+
+    kind: Literal["org", "user"]
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}"
 
 
 def _comma_list(value: Any) -> Any:
@@ -63,7 +75,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
-    repos: CommaList = Field(("Metta-AI/metta",), alias="EXPORTER_REPOS", min_length=1)
+    repos: CommaList = Field(("Metta-AI/metta",), alias="EXPORTER_REPOS")  # owner/name; org:/user: entries below
     branch: str = Field("main", alias="EXPORTER_BRANCH", min_length=1)
     ci_workflow: str = Field("checks.yml", alias="EXPORTER_CI_WORKFLOW", min_length=1)
     ci_required_jobs: CommaList = Field((), alias="EXPORTER_CI_REQUIRED_JOBS")
@@ -149,13 +161,79 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _deploy_sources_name_watched_repos(self) -> Settings:
         watched = {repo.casefold() for repo in self.repos}
+        owners = {owner.name.casefold() for owner in self.discovery_owners}  # their repositories may be discovered
         for repo, _ in self.deploy_sources:
-            if repo.casefold() not in watched:
+            if repo.casefold() not in watched and repo.partition("/")[0].casefold() not in owners:
                 raise ValueError(
                     f"EXPORTER_DEPLOY_SOURCES={overrides_text(self.deploy_sources)!r}: {repo!r} is not one "
                     f"of EXPORTER_REPOS ({', '.join(self.repos)})"
                 )
         return self
+
+    # Organisation discovery (exporter/github/discovery.py): EXPORTER_REPOS's `org:NAME` / `user:NAME`
+    # entries (split from it by `_owners_from_repos`), listed every interval, filtered, bounded in number.
+    discovery_owners: tuple[RepoOwner, ...] = ()
+    discovery_include: CommaList = Field((), alias="EXPORTER_DISCOVERY_INCLUDE")
+    discovery_exclude: CommaList = Field((), alias="EXPORTER_DISCOVERY_EXCLUDE")
+    discovery_topics: CommaList = Field((), alias="EXPORTER_DISCOVERY_TOPICS")
+    discovery_include_archived: bool = Field(False, alias="EXPORTER_DISCOVERY_INCLUDE_ARCHIVED")
+    discovery_include_forks: bool = Field(False, alias="EXPORTER_DISCOVERY_INCLUDE_FORKS")
+    discovery_include_empty: bool = Field(False, alias="EXPORTER_DISCOVERY_INCLUDE_EMPTY")
+    discovery_interval_seconds: float = Field(3600.0, alias="EXPORTER_DISCOVERY_INTERVAL_SECONDS", ge=60, le=86400)
+    max_repos: int = Field(1000, alias="EXPORTER_MAX_REPOS", ge=1, le=10_000)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _owners_from_repos(cls, data: Any) -> Any:
+        """EXPORTER_REPOS's `kind:NAME` entries go to `discovery_owners`; owner/name entries stay `repos`."""
+        key = next((k for k in ("EXPORTER_REPOS", "repos") if isinstance(data, dict) and k in data), None)
+        if key is None:
+            return data
+        entries = _comma_list(data[key])
+        if not isinstance(entries, tuple | list):
+            return data
+        if not entries:
+            raise ValueError(f"EXPORTER_REPOS={data[key]!r}: expected at least one owner/name, org:NAME or user:NAME")
+        if not any(isinstance(e, str) and ":" in e for e in entries):
+            return data
+        owners = tuple(_owner(entry, data[key]) for entry in entries if ":" in entry)
+        seen: dict[str, RepoOwner] = {}
+        for owner in owners:
+            first = seen.setdefault(owner.name.casefold(), owner)
+            if first is not owner:
+                raise ValueError(
+                    f"EXPORTER_REPOS={data[key]!r}: {str(owner)!r} is listed twice (as {str(first)!r}; "
+                    "GitHub names ignore case)"
+                )
+        return {**data, key: tuple(e for e in entries if ":" not in e), "discovery_owners": owners}
+
+    @model_validator(mode="after")
+    def _named_repositories_within_the_bound(self) -> Settings:
+        if len(self.repos) > self.max_repos:
+            raise ValueError(
+                f"EXPORTER_REPOS names {len(self.repos)} repositories, more than EXPORTER_MAX_REPOS={self.max_repos}: "
+                "raise the bound or name fewer"
+            )
+        return self
+
+    @field_validator("discovery_include", "discovery_exclude")
+    @classmethod
+    def _globs_can_match_names(cls, globs: tuple[str, ...]) -> tuple[str, ...]:
+        for glob in globs:
+            if not _GLOB.match(glob) or glob.count("/") > 1:
+                raise ValueError(
+                    f"{glob!r} is not a glob on a repository's name or owner/name "
+                    "(letters, digits, '.', '-', '_', '*', '?', '[', ']', '!', at most one '/')"
+                )
+        return globs
+
+    @field_validator("discovery_topics")
+    @classmethod
+    def _topics_are_githubs(cls, topics: tuple[str, ...]) -> tuple[str, ...]:
+        for topic in topics:
+            if not _TOPIC.match(topic.lower()):
+                raise ValueError(f"{topic!r} is not a GitHub topic (1-50 lowercase letters, digits or hyphens)")
+        return tuple(topic.lower() for topic in topics)
 
     def deploy_source_for(self, repo: str) -> DeploySource:
         """The deployment source of `repo`: its EXPORTER_DEPLOY_SOURCES entry, else EXPORTER_DEPLOY_SOURCE."""
@@ -317,6 +395,19 @@ def _app_problem(settings: Settings) -> str | None:
             f"EXPORTER_GITHUB_APP_INSTALLATION_ORG ({which} set)"
         )
     return None
+
+
+def _owner(entry: str, value: Any) -> RepoOwner:
+    """An `org:NAME` / `user:NAME` entry of EXPORTER_REPOS (whose whole value is `value`), or ValueError."""
+    kind, _, name = entry.partition(":")
+    if kind.strip().lower() not in ("org", "user"):
+        raise ValueError(f"EXPORTER_REPOS={value!r}: {entry!r} is not owner/name, org:NAME or user:NAME")
+    if not _OWNER.match(name.strip()):
+        raise ValueError(
+            f"EXPORTER_REPOS={value!r}: {entry!r} names an account that is not 1-39 letters, digits or "
+            "single inner hyphens"
+        )
+    return RepoOwner("org" if kind.strip().lower() == "org" else "user", name.strip())
 
 
 def _repo_problem(repo: str) -> str | None:

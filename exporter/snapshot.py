@@ -66,9 +66,12 @@ class Snapshot:
 
     def apply(self, result: RefreshResult, now: float) -> Snapshot:
         """A new snapshot with one refresh folded in: successes replace values (None drops the value),
-        failures keep the last good value and count an error."""
-        series = dict(self.series)
-        errors = dict(self.errors)
+        failures keep the last good value and count an error. A repository the refresh did not cover
+        (no longer discovered, archived, cut by EXPORTER_MAX_REPOS, moved to another shard) loses its
+        series and its error counters, so that the series stay bounded by the repositories watched now."""
+        covered = frozenset(result.repos)
+        series = {key: state for key, state in self.series.items() if state.repo in covered}
+        errors = {key: count for key, count in self.errors.items() if key[0] in covered}
         for outcome in result.series:
             key = (outcome.key, outcome.repo)
             before = series.get(key) or SeriesState(outcome.key, outcome.repo, _frozen(outcome.labels))

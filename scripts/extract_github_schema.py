@@ -36,6 +36,9 @@ OPERATIONS = (
     "apps/list-installations",
     "apps/get-org-installation",
     "apps/create-installation-access-token",
+    # Organisation discovery (exporter/github/discovery.py).
+    "repos/list-for-org",
+    "repos/list-for-user",
 )
 OUTPUT = Path(__file__).resolve().parent.parent / "tests" / "schemas" / "github-rest-subset.json"
 

@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.collector import HealthCollector
 from exporter.demo import FakeGitHub
 from exporter.github.credentials import Credentials, TokenProvider
+from exporter.github.discovery import Discovery, RepoLister
 from exporter.github.source import GitHubSource
 from exporter.metrics.registry import default_registry
 from exporter.refresh import Refresher
@@ -59,7 +60,7 @@ class Scrape:
 
 
 class ClockedExporter:
-    """Settings → GitHub source → refresher → collector → registry → app, all on `clock`."""
+    """Settings → GitHub source (and discovery) → refresher → collector → registry → app, all on `clock`."""
 
     def __init__(self, fake: FakeGitHub, clock: Clock, tokens: Credentials | None = None, **env: str) -> None:
         fake.clock = clock.datetime
@@ -69,7 +70,15 @@ class ClockedExporter:
         self.tokens = tokens or TokenProvider(self.settings)
         self.source = GitHubSource(self.settings, self.tokens, wall=clock)
         metrics = default_registry().configured(self.settings)
-        self.refresher = Refresher(self.settings, metrics, self.source, clock=clock.datetime)
+        self.discovery = Discovery(self.settings, RepoLister(self.source, monotonic=clock), wall=clock, monotonic=clock)
+        self.refresher = Refresher(
+            self.settings,
+            metrics,
+            self.source,
+            clock=clock.datetime,
+            repos=self.discovery,
+            discovery=self.discovery.status,
+        )
         self.collector = HealthCollector(self.settings, metrics, self.refresher, wall=clock, monotonic=clock)
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(self.collector)

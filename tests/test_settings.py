@@ -164,3 +164,50 @@ def test_a_github_app_configured_halfway_or_twice_stops_the_start_naming_the_var
         Settings.from_env(env)
     assert named in str(error.value)
     assert "secret-key-material" not in str(error.value) and "ghp_x" not in str(error.value)
+
+
+def test_exporter_repos_names_organisations_and_users_beside_repositories() -> None:
+    settings = Settings.from_env({"EXPORTER_REPOS": "org:Metta-AI, acme/tools, USER:octocat"})
+    assert settings.repos == ("acme/tools",)
+    assert [str(owner) for owner in settings.discovery_owners] == ["org:Metta-AI", "user:octocat"]
+
+
+def test_discovery_defaults_skip_archived_forks_and_empty_repositories_hourly_up_to_a_thousand() -> None:
+    settings = Settings.from_env({})
+    assert settings.discovery_owners == ()
+    flags = (settings.discovery_include_archived, settings.discovery_include_forks, settings.discovery_include_empty)
+    assert flags == (False, False, False)
+    assert (settings.discovery_interval_seconds, settings.max_repos) == (3600.0, 1000)
+
+
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"EXPORTER_REPOS": "org:-bad"}, "EXPORTER_REPOS='org:-bad': 'org:-bad' names an account that is not"),
+        ({"EXPORTER_REPOS": "team:octo"}, "EXPORTER_REPOS='team:octo': 'team:octo' is not owner/name, org:NAME"),
+        ({"EXPORTER_REPOS": "org:Octo,user:octo"}, "'user:octo' is listed twice (as 'org:Octo'"),
+        ({"EXPORTER_REPOS": " , "}, "EXPORTER_REPOS=' , ': expected at least one owner/name, org:NAME or user:NAME"),
+        ({"EXPORTER_DISCOVERY_INCLUDE": "api service"}, "EXPORTER_DISCOVERY_INCLUDE='api service': "),
+        ({"EXPORTER_DISCOVERY_EXCLUDE": "a/b/c"}, "EXPORTER_DISCOVERY_EXCLUDE='a/b/c': "),
+        ({"EXPORTER_DISCOVERY_TOPICS": "ok,not_a_topic"}, "EXPORTER_DISCOVERY_TOPICS='ok,not_a_topic': "),
+        ({"EXPORTER_MAX_REPOS": "0"}, "EXPORTER_MAX_REPOS='0': "),
+        ({"EXPORTER_DISCOVERY_INTERVAL_SECONDS": "10"}, "EXPORTER_DISCOVERY_INTERVAL_SECONDS='10': "),
+        (
+            {"EXPORTER_REPOS": "a/b,c/d", "EXPORTER_MAX_REPOS": "1"},
+            "names 2 repositories, more than EXPORTER_MAX_REPOS=1",
+        ),
+    ],
+)
+def test_a_bad_discovery_setting_stops_the_start_naming_the_variable_and_value(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env(env)
+    assert message in str(error.value)
+
+
+def test_a_repository_of_a_discovered_organisation_may_have_its_own_deploy_source() -> None:
+    env = {"EXPORTER_REPOS": "org:octo", "EXPORTER_DEPLOY_SOURCES": "Octo/api=releases"}
+    assert Settings.from_env(env).deploy_source_for("octo/API").kind == "releases"
+    with pytest.raises(SettingsError, match="'acme/api' is not one of EXPORTER_REPOS"):
+        Settings.from_env(env | {"EXPORTER_DEPLOY_SOURCES": "acme/api=releases"})

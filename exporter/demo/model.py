@@ -232,10 +232,18 @@ class FakeRelease:
         return None if self.draft else (self.published_at or self.created_at)
 
 
+REPO_CREATED = datetime(2020, 1, 1, tzinfo=UTC)
+
+
 @dataclass
 class FakeRepo:
     """A repository with its workflows (by file name), runs and commits per branch (any order),
-    pull requests, deployments and releases (any order: the server sorts as GitHub does)."""
+    pull requests, deployments and releases (any order: the server sorts as GitHub does).
+
+    As an organisation's (or, with `owner_type="User"`, a user's) repository listing shows it: `archived`,
+    `fork`, `topics`, `visibility`, `created_at`; `size` (KiB) is 0 when it has no commit, else the
+    given size or one derived from its commits; `pushed_at` is its newest commit's time.
+    """
 
     full_name: str
     default_branch: str = "main"
@@ -245,6 +253,26 @@ class FakeRepo:
     pulls: list[FakePull] = field(default_factory=list)
     deployments: list[FakeDeployment] = field(default_factory=list)
     releases: list[FakeRelease] = field(default_factory=list)
+    archived: bool = False
+    fork: bool = False
+    topics: list[str] = field(default_factory=list)
+    owner_type: str = "Organization"
+    visibility: str = "public"
+    created_at: datetime = REPO_CREATED
+    size_kib: int | None = None
+
+    @property
+    def size(self) -> int:
+        """GitHub's `size` in KiB: 0 for an empty repository."""
+        if self.is_empty:
+            return 0
+        return self.size_kib if self.size_kib is not None else 8 + sum(len(line) for line in self.commits.values())
+
+    @property
+    def pushed_at(self) -> datetime:
+        """The newest commit's time (the creation time of an empty repository)."""
+        times = [commit.committer_date for line in self.commits.values() for commit in line]
+        return max([self.created_at, *times])
 
     @property
     def id(self) -> int:

@@ -87,6 +87,11 @@ def node_id(prefix: str, number: int | str) -> str:
     return f"{prefix}_" + base64.b64encode(str(number).encode()).decode().rstrip("=")
 
 
+def user_id(login: str) -> int:
+    """The account id of `login` (any case), as `user` shows it."""
+    return stable_int("user", login.lower(), digits=8)
+
+
 def user(base: str, login: str, kind: str = "User") -> Json:
     """A `simple-user` object."""
     user_id = stable_int("user", login.lower(), digits=8)
@@ -114,18 +119,24 @@ def minimal_repository(base: str, repo: FakeRepo, fork: bool = False) -> Json:
         "node_id": node_id("R", repo.id),
         "name": repo.name,
         "full_name": repo.full_name,
-        "private": False,
-        "owner": user(base, repo.owner, "Organization"),
+        "private": repo.visibility != "public",
+        "owner": user(base, repo.owner, repo.owner_type),
         "html_url": f"{HTML}/{repo.full_name}",
         "description": None,
-        "fork": fork,
+        "fork": fork or repo.fork,
         "url": url,
         **{key: url + suffix for key, suffix in _REPO_URLS.items()},
     }
 
 
-def full_repository(base: str, repo: FakeRepo, created: datetime) -> Json:
+def full_repository(base: str, repo: FakeRepo) -> Json:
     """A `full-repository` object (`GET /repos/{o}/{r}`)."""
+    return {**listed_repository(base, repo), "network_count": 0, "subscribers_count": 0}
+
+
+def listed_repository(base: str, repo: FakeRepo) -> Json:
+    """A repository as an organisation's or a user's list shows it (a `minimal-repository` with its counts,
+    flags, `archived`, `size`, `topics`, `visibility` and times)."""
     counts = {
         key: 0
         for key in (
@@ -136,9 +147,6 @@ def full_repository(base: str, repo: FakeRepo, created: datetime) -> Json:
             "stargazers_count",
             "watchers",
             "watchers_count",
-            "network_count",
-            "subscribers_count",
-            "size",
         )
     }
     flags = {key: True for key in ("has_issues", "has_projects", "has_wiki", "has_downloads")}
@@ -155,16 +163,17 @@ def full_repository(base: str, repo: FakeRepo, created: datetime) -> Json:
         "language": "Python",
         "has_pages": False,
         "has_discussions": False,
-        "archived": False,
+        "archived": repo.archived,
         "disabled": False,
-        "visibility": "public",
+        "visibility": repo.visibility,
         "license": None,
         "default_branch": repo.default_branch,
-        "topics": [],
+        "topics": list(repo.topics),
         "is_template": False,
-        "created_at": iso(created),
-        "updated_at": iso(created),
-        "pushed_at": iso(created),
+        "size": repo.size,
+        "created_at": iso(repo.created_at),
+        "updated_at": iso(repo.pushed_at),
+        "pushed_at": iso(repo.pushed_at),
         "permissions": {"admin": False, "maintain": False, "push": False, "triage": False, "pull": True},
     }
 
@@ -341,7 +350,7 @@ def commit(base: str, repo: FakeRepo, fake_commit: FakeCommit) -> Json:
 def repository(base: str, full_name: str, created: datetime, fork: bool = False) -> Json:
     """A `repository` object, as embedded in a pull request's `head` and `base`."""
     owner_kind = "User" if fork else "Organization"
-    body = full_repository(base, FakeRepo(full_name), created)
+    body = full_repository(base, FakeRepo(full_name, created_at=created))
     for key in ("network_count", "subscribers_count"):
         body.pop(key)
     return body | {"fork": fork, "owner": user(base, full_name.split("/", 1)[0], owner_kind)}

@@ -64,12 +64,15 @@ def route(
 
     `now` (default: the wall clock) only matters to `sort=long-running` pull request lists.
     """
+    listing = re.fullmatch(r"/(orgs|users|organizations|user)/([^/]+)/repos", path)
+    if listing:
+        return list_owner_repos(repos, base, (listing[1], listing[2]), query)
     found = find_repo(repos, path)
     if found is None:
         return not_found()
     repo, rest = found
     if rest == "":
-        return Answer(200, payloads.full_repository(base, repo, CREATED))
+        return Answer(200, payloads.full_repository(base, repo))
     if rest == "/commits":
         return list_commits(repo, base, query)
     if rest == "/actions/workflows":
@@ -106,6 +109,49 @@ def route(
     if match:
         return compare(repo, base, match[1], query)
     return not_found()
+
+
+OWNER_REPO_TYPES = {"org": frozenset({"all", "public", "private", "forks", "sources", "member"})}
+OWNER_REPO_TYPES["user"] = frozenset({"all", "owner", "member"})
+OWNER_REPO_SORTS = frozenset({"created", "updated", "pushed", "full_name"})
+
+
+def list_owner_repos(repos: Sequence[FakeRepo], base: str, owner: tuple[str, str], query: dict[str, str]) -> Answer:
+    """`GET /orgs/{org}/repos` (an organisation's; `type` all by default, newest created first) and
+    `GET /users/{user}/repos` (an account's own; `type` owner, by `full_name`), with `sort` and
+    `direction`; their next pages as GitHub links them (`/organizations/{id}/repos`, `/user/{id}/repos`).
+    An account with no repository here is unknown (404); `/orgs/` of a user is a 404 as on GitHub."""
+    route_kind, login = owner
+    kind = "org" if route_kind in ("orgs", "organizations") else "user"
+    by_id = route_kind in ("organizations", "user")
+    owned = [
+        r
+        for r in repos
+        if (str(payloads.user_id(r.owner)) == login if by_id else r.owner.lower() == login.lower())
+        and (kind == "user" or r.owner_type == "Organization")
+    ]
+    if not owned:
+        return not_found()
+    repo_type = query.get("type", "all" if kind == "org" else "owner")
+    sort = query.get("sort", "created" if kind == "org" else "full_name")
+    direction = query.get("direction", "asc" if sort == "full_name" else "desc")
+    if repo_type not in OWNER_REPO_TYPES[kind] or sort not in OWNER_REPO_SORTS or direction not in ("asc", "desc"):
+        return Answer(422, payloads.error("Validation Failed", 422))
+    if repo_type in ("public", "private"):
+        owned = [r for r in owned if (r.visibility == "public") == (repo_type == "public")]
+    elif repo_type in ("forks", "sources"):
+        owned = [r for r in owned if r.fork == (repo_type == "forks")]
+    keys: dict[str, Callable[[FakeRepo], Any]] = {
+        "created": lambda r: (r.created_at, r.id),
+        "updated": lambda r: (r.pushed_at, r.id),
+        "pushed": lambda r: (r.pushed_at, r.id),
+        "full_name": lambda r: (r.full_name.lower(), r.id),
+    }
+    owned.sort(key=keys[sort], reverse=direction == "desc")
+    account = payloads.user_id(owned[0].owner)
+    at = f"{base}/{'organizations' if kind == 'org' else 'user'}/{account}/repos"
+    page, links = paginate_at(owned, at, query)
+    return Answer(200, [payloads.listed_repository(base, r) for r in page], links)
 
 
 def run_number(repo: FakeRepo, run: FakeRun) -> int:
@@ -362,6 +408,13 @@ def paginate(
 ) -> tuple[list[Any], dict[str, str]]:
     """One page of items and the Link header GitHub would send with it; `sizes` is the page size's
     (default, maximum)."""
+    return paginate_at(items, f"{base}/repositories/{repo.id}{rest}", query, sizes)
+
+
+def paginate_at(
+    items: list[Any], at: str, query: dict[str, str], sizes: tuple[int, int] = (30, 100)
+) -> tuple[list[Any], dict[str, str]]:
+    """One page of items and its Link header, whose URLs are `at` with the query and a page number."""
     default, most = sizes
     per_page = _int(query.get("per_page"), default)
     per_page = default if per_page < 1 else min(per_page, most)
@@ -373,7 +426,7 @@ def paginate(
 
     def url(number: int) -> str:
         params = {k: v for k, v in query.items() if k != "page"} | {"page": str(number)}
-        return f"{base}/repositories/{repo.id}{rest}?{urlencode(params)}"
+        return f"{at}?{urlencode(params)}"
 
     rels = []
     if page > 1:

@@ -170,6 +170,23 @@ def _pulls(body: Any) -> str | None:
     return None
 
 
+_REPOSITORY_FIELDS = _each(None, (("name", str), ("full_name", str), ("size", int)), conclusion=False)
+
+
+def _repositories(body: Any) -> str | None:
+    """An account's repositories (discovery): `archived` and `fork` are booleans, `topics` (if sent) a list."""
+    problem = _REPOSITORY_FIELDS(body)
+    if problem is not None:
+        return problem
+    for index, item in enumerate(body):
+        for flag in ("archived", "fork"):
+            if not isinstance(item.get(flag), bool):
+                return f"item {index}: {flag} is not a boolean"
+        if not isinstance(item.get("topics", []), list):
+            return f"item {index}: topics is not a list"
+    return None
+
+
 CHECKS: tuple[tuple[re.Pattern[str], Check], ...] = (
     (re.compile(r"/actions/workflows/[^/]+/runs$"), _window_runs),
     (re.compile(r"/actions/runs/\d+/attempts/\d+$"), _attempt),
@@ -181,6 +198,7 @@ CHECKS: tuple[tuple[re.Pattern[str], Check], ...] = (
     (re.compile(r"/deployments/\d+/statuses$"), _DEPLOYMENT_STATUSES),
     (re.compile(r"/releases$"), _releases),
     (re.compile(r"/compare/[^/]+\.\.\.[^/]+$"), _COMPARED_COMMITS),
+    (re.compile(r"/(?:orgs|users|organizations|user)/[^/]+/repos$"), _repositories),
 )
 
 

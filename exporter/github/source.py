@@ -620,6 +620,15 @@ class GitHubSource:
             self.facts,
         )
 
+    def client(self, deadline: float) -> Github:
+        """A client with the current token for a request outside a repository's session (discovery);
+        send its requests inside `transport.using(self.hooks)`."""
+        token = self._tokens.get(deadline)
+        try:
+            return self._client(token.get_secret_value() if token is not None else None)
+        except Exception as exc:
+            raise classify(exc) from None
+
     def _client(self, token: str | None) -> Github:
         return Github(
             auth=Auth.Token(token) if token is not None else None,

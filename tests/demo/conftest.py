@@ -124,7 +124,10 @@ def edge_releases() -> list[FakeRelease]:
 
 @pytest.fixture
 def edge() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub(repos=[edge_repo(), FakeRepo("edge/empty", commits={})])
+    # An organisation's list (discovery) shows an empty repository and an archived private fork with topics.
+    topics = ["legacy", "python"]
+    archived_fork = FakeRepo("edge/old-fork", archived=True, fork=True, topics=topics, visibility="private")
+    fake = FakeGitHub(repos=[edge_repo(), FakeRepo("edge/empty", commits={}), archived_fork])
     fake.start()
     try:
         yield fake

@@ -72,6 +72,8 @@ ENDPOINTS = {
         "/repos/{repo}/compare/{head}...{base}",
         "/repos/{repo}/compare/{head}...{head}?per_page=2",
     ],
+    "repos/list-for-org": ["/orgs/{owner}/repos?type=all&sort=created&direction=asc&per_page=100"],
+    "repos/list-for-user": ["/users/{owner}/repos?type=owner&sort=created&direction=asc&per_page=100"],
 }
 
 
@@ -84,6 +86,7 @@ def cases(fake: FakeGitHub, name: str) -> list[dict[str, object]]:
     return [
         {
             "repo": name,
+            "owner": repo.owner,
             "run": run.id,
             "attempt": run.run_attempt,
             "deployment": deployments[index % len(deployments)],
@@ -135,6 +138,10 @@ def test_the_edge_cases_reach_the_bodies_checked(edge: FakeGitHub) -> None:
     states = {"error", "failure", "inactive", "pending", "success", "queued", "in_progress"}
     assert {s["state"] for s in statuses} == states
     assert fetch(edge, "/repos/edge/case/deployments/21/statuses", params) == []
+    listed = {r["name"]: r for r in fetch(edge, ENDPOINTS["repos/list-for-org"][0], params)}
+    assert (listed["empty"]["size"], listed["case"]["archived"], listed["case"]["fork"]) == (0, False, False)
+    old = listed["old-fork"]
+    assert (old["archived"], old["fork"], old["private"], old["topics"]) == (True, True, True, ["legacy", "python"])
 
 
 def test_the_schema_check_notices_a_body_github_would_not_send(demo: FakeGitHub) -> None:

@@ -434,6 +434,8 @@ def test_the_shards_the_chart_renders_split_the_repositories_as_the_exporter_doe
         ({"shards": 0}, "shards=0: must be at least 1"),
         ({"shards": 1, "shardOverrides": [{}, {}]}, "shardOverrides has 2 entries for shards=1"),
         ({"shards": 2, "shardOverrides": [{}, {"config": {"EXPORTER_REPOS": "o/r"}}]}, "shardOverrides[1] sets"),
+        ({"shards": 2, "shardOverrides": [{"config": {"EXPORTER_DISCOVERY_TOPICS": "x"}}]}, "shardOverrides[0] sets"),
+        ({"shards": 2, "shardOverrides": [{}, {"config": {"EXPORTER_MAX_REPOS": "5"}}]}, "shardOverrides[1] sets"),
     ],
 )
 def test_a_shard_setting_the_chart_cannot_honour_fails_the_render_saying_why(

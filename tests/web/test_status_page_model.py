@@ -22,7 +22,11 @@ THREE = MetricRegistry(spec for spec in default_registry() if spec.key in ORIGIN
 
 
 def result(*series: SeriesResult, rate_limit: RateLimitSnapshot | None = None) -> RefreshResult:
-    return RefreshResult(started_at=datetime.fromtimestamp(T0, UTC), seconds=1.5, series=series, rate_limit=rate_limit)
+    """A refresh as the refresher makes one: it covered the repositories its series are of."""
+    covered = tuple(dict.fromkeys(one.repo for one in series))
+    return RefreshResult(
+        started_at=datetime.fromtimestamp(T0, UTC), seconds=1.5, series=series, rate_limit=rate_limit, repos=covered
+    )
 
 
 def ok(key: str, repo: str, value: float | Mapping[str, float] | None) -> SeriesResult:
