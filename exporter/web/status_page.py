@@ -273,7 +273,7 @@ def _row(spec: MetricSpec, state: SeriesState | None, is_served: bool, score: Sc
         key=spec.key,
         labels=labels,
         state=row_state,
-        value=_value(value, spec.unit),
+        value=_value(value, spec.unit, spec.split.label if spec.split is not None else None),
         goal=_goal(spec.goal),
         verdict="" if score is None else ("✓ met" if score.met else "✗ missed"),
         met=None if score is None else score.met,
@@ -289,11 +289,12 @@ def _worst_first(repo: RepoView) -> tuple[int, float, str]:
     return (-repo.failures, repo.overall if repo.overall is not None else 2.0, repo.name.casefold())
 
 
-def _value(value: float | Mapping[str, float] | None, unit: str) -> str:
+def _value(value: float | Mapping[str, float] | None, unit: str, split: str | None = None) -> str:
     if value is None:
         return ""
-    if isinstance(value, Mapping):
-        text = ", ".join(f"{key} {_number(number)}" for key, number in value.items())
+    if isinstance(value, Mapping):  # a split metric: "p50 780, p90 972 seconds", "success 10, failure 2 runs"
+        prefix = "p" if split == "percentile" else ""
+        text = ", ".join(f"{prefix}{key} {_number(number)}" for key, number in value.items())
         return f"{text} {unit}".rstrip() if unit and unit != "flag" else text
     if unit == "flag":
         return "yes" if value >= 1 else "no"

@@ -135,7 +135,7 @@ def test_the_demo_page_shows_the_demo_values_with_no_console_error_or_csp_violat
     open_page: OpenPage,
 ) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with serving(["--demo"], exporter_env()) as url:
+    with serving(["--demo"], exporter_env(EXPORTER_METRICS_DISABLED="")) as url:  # every metric, as `make run`
         for scheme in ("light", "dark"):
             with open_page(viewport={"width": 1000, "height": 700}, color_scheme=scheme) as watched:
                 page = watched.page

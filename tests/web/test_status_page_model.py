@@ -124,14 +124,20 @@ def test_rows_follow_the_registry_including_metrics_this_page_never_heard_of() -
                 lead_time,  # type: ignore[arg-type]
                 unit="hours",
                 goal=Goal(24, "<", "hours", 24),
-                split=Split("quantile", ("p50", "p90"), scored="p50"),
-            )
+                split=Split("percentile", ("50", "90"), scored="50"),
+            ),
+            MetricSpec("ci.runs", "Runs.", lead_time, unit="runs", split=Split("conclusion", ("success", "failure"))),  # type: ignore[arg-type]
         ]
     )
-    snapshot = Snapshot().apply(result(ok("dora.lead_time", "o/r", {"p50": 30.0, "p90": 1234.5})), now=T0)
-    (row,) = status_page(snapshot, registry, SETTINGS, now=T0).repos[0].rows
-    assert (row.key, row.value, row.goal) == ("dora.lead_time", "p50 30, p90 1,234 hours", "< 24 hours")
-    assert (row.verdict, row.score) == ("✗ missed", "0.75")
+    series = (
+        ok("dora.lead_time", "o/r", {"50": 30.0, "90": 1234.5}),
+        ok("ci.runs", "o/r", {"success": 9, "failure": 1}),
+    )
+    snapshot = Snapshot().apply(result(*series), now=T0)
+    lead, runs = status_page(snapshot, registry, SETTINGS, now=T0).repos[0].rows
+    assert (lead.key, lead.value, lead.goal) == ("dora.lead_time", "p50 30, p90 1,234 hours", "< 24 hours")
+    assert (lead.verdict, lead.score) == ("✗ missed", "0.75")
+    assert (runs.value, runs.goal, runs.score) == ("success 9, failure 1 runs", "", "")
 
 
 def test_a_strict_goal_missed_at_its_target_never_reads_as_a_full_score() -> None:
