@@ -36,7 +36,7 @@ from exporter import __version__, tracing
 from exporter.errors import SourceError
 from exporter.github import answers, etag_cache, transport
 from exporter.github.credentials import Credentials
-from exporter.github.deployments import DeploymentReader, window
+from exporter.github.deployments import DeploymentReader, timestamp, window
 from exporter.github.facts import FactStore
 from exporter.github.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
 from exporter.metrics.repo_data import (
@@ -308,7 +308,7 @@ class RepoSession:
             id=int(run["id"]),
             conclusion=run["conclusion"],
             run_attempt=int(run.get("run_attempt") or 1),
-            created_at=_timestamp(run["created_at"]),
+            created_at=timestamp(run["created_at"]),
             html_url=str(run["html_url"]),
             jobs=jobs,
         )
@@ -388,7 +388,7 @@ class RepoSession:
             for item in items
             if item["event"] in BRANCH_EVENTS
             and item["status"] == "completed"
-            and start <= _timestamp(item["created_at"]) < self._now
+            and start <= timestamp(item["created_at"]) < self._now
         )
         return _WindowRuns(tuple(items), CiRunWindow(start, self._now, runs, complete))
 
@@ -506,7 +506,7 @@ class RepoSession:
             committer = item["commit"]["committer"]
             if not committer or not committer.get("date"):
                 raise SourceError("bad_response", f"commit {str(item['sha'])[:12]} has no committer date")
-            committed_at = _timestamp(committer["date"])
+            committed_at = timestamp(committer["date"])
             if committed_at < since:
                 continue
             commits.append(
@@ -532,14 +532,14 @@ def _ci_run(item: dict[str, Any]) -> CiRun:
     """A counted completed run; a run without `run_started_at` (older answers) started when it was created."""
     if not item.get("updated_at"):
         raise SourceError("bad_response", f"run {item['id']} has no updated_at")
-    created = _timestamp(item["created_at"])
+    created = timestamp(item["created_at"])
     return CiRun(
         id=int(item["id"]),
         conclusion=str(item["conclusion"]),
         run_attempt=int(item.get("run_attempt") or 1),
         created_at=created,
-        started_at=_timestamp(item["run_started_at"]) if item.get("run_started_at") else created,
-        updated_at=_timestamp(item["updated_at"]),
+        started_at=timestamp(item["run_started_at"]) if item.get("run_started_at") else created,
+        updated_at=timestamp(item["updated_at"]),
     )
 
 
@@ -547,9 +547,9 @@ def _pull_request(item: dict[str, Any]) -> PullRequest:
     """A pull request from a list item (a fork's too: `head.repo` is not read, and is null once the fork is gone)."""
     return PullRequest(
         number=int(item["number"]),
-        created_at=_timestamp(item["created_at"]),
-        updated_at=_timestamp(item["updated_at"]),
-        merged_at=_timestamp(item["merged_at"]) if item.get("merged_at") else None,
+        created_at=timestamp(item["created_at"]),
+        updated_at=timestamp(item["updated_at"]),
+        merged_at=timestamp(item["merged_at"]) if item.get("merged_at") else None,
         draft=bool(item.get("draft", False)),
     )
 
@@ -562,12 +562,6 @@ class _JsonItem:
 
     def __init__(self, requester: object, headers: object, attributes: dict[str, Any], *_: object) -> None:
         self.data = attributes
-
-
-def _timestamp(text: str) -> datetime:
-    """GitHub's ISO 8601 time (`2026-11-20T12:00:00Z`) as an aware datetime."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class GitHubSource:
