@@ -19,17 +19,9 @@ from exporter.demo.model import FakePull
 from exporter.demo.sample import REPO as DEMO_REPO
 from exporter.demo.sample import demo_repo
 from exporter.demo.server import RecordedRequest
+from tests.conftest import FLOW_METRICS
 
-FLOW = (
-    "ci.main_red_seconds",
-    "ci.runs",
-    "ci.flaky_runs",
-    "ci.run_duration_seconds",
-    "prs.open",
-    "prs.stale",
-    "prs.merged",
-    "prs.time_to_merge_seconds",
-)
+FLOW = FLOW_METRICS  # the CI and pull-request flow metrics, as the tests name them
 BUSY_REPO = "bench-org/busy"
 # Each kind of data: the metrics that read it, and which requests are its own.
 KINDS: tuple[tuple[str, tuple[str, ...], Callable[[RecordedRequest], bool]], ...] = (

@@ -107,16 +107,6 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
             context.close()
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
-    github = FakeGitHub()
-    github.start()
-    try:
-        yield github
-    finally:
-        github.stop()
-
-
 def against(fake: FakeGitHub, repos: str, **env: str) -> dict[str, str]:
     """An exporter's environment pointing at the fake."""
     return exporter_env(EXPORTER_GITHUB_API_URL=fake.url, GITHUB_TOKEN="test-token", EXPORTER_REPOS=repos, **env)
