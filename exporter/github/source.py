@@ -247,7 +247,7 @@ class RepoSession:
         )
 
     def _get_json(self, url: str) -> Any:
-        """One GET that is not a list, within the refresh's deadline."""
+        """One GET that is not a list (a run attempt, a comparison), within the refresh's deadline."""
         self._raise_if_stopping()
         if self._monotonic() > self._deadline:
             raise SourceError("timeout", "the refresh deadline passed before a request to GitHub")
@@ -414,16 +414,8 @@ class RepoSession:
 
     def _attempt_conclusion(self, url: str) -> str | None:
         """The conclusion of one run attempt (None while it has not completed)."""
-        answer = self._get(url)
+        answer = self._get_json(url)
         return str(answer["conclusion"]) if answer["status"] == "completed" and answer["conclusion"] else None
-
-    def _get(self, url: str) -> dict[str, Any]:
-        """One GET of a single object, as GitHub's JSON, inside the refresh's deadline."""
-        self._raise_if_stopping()
-        if self._monotonic() > self._deadline:
-            raise SourceError("timeout", "the refresh deadline passed before reading a run attempt")
-        _, data = self._client.requester.requestJsonAndCheck("GET", url)
-        return dict(data)
 
     def _fetch_open_pulls(self) -> OpenPullRequests:
         """Open pull requests against the branch (default order: newest created first)."""
