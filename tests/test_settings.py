@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -211,3 +212,11 @@ def test_a_repository_of_a_discovered_organisation_may_have_its_own_deploy_sourc
     assert Settings.from_env(env).deploy_source_for("octo/API").kind == "releases"
     with pytest.raises(SettingsError, match="'acme/api' is not one of EXPORTER_REPOS"):
         Settings.from_env(env | {"EXPORTER_DEPLOY_SOURCES": "acme/api=releases"})
+
+
+def test_every_setting_is_documented_in_the_readme_by_its_variable_name() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    undocumented = [
+        field.alias for field in Settings.model_fields.values() if field.alias and field.alias not in readme
+    ]
+    assert undocumented == [], f"add these to README.md's configuration table: {undocumented}"
