@@ -116,6 +116,14 @@ REPOSITORIES_CUT = CatalogEntry(
     "gauge",
     "Discovered repositories EXPORTER_MAX_REPOS left out of the last refresh (0: none).",
 )
+WEBHOOK_DELIVERIES = CatalogEntry(
+    f"{PREFIX}_webhook_deliveries",
+    "counter",
+    "GitHub webhook deliveries to POST /webhook since start, by event (push, workflow_run, pull_request, "
+    "deployment_status, ping, other) and outcome (accepted, ignored, bad_signature, unsigned, too_large, "
+    'replayed, malformed). Example: ..._webhook_deliveries_total{event="push",outcome="accepted"} 3',
+    ("event", "outcome"),
+)
 
 GOAL_MET = CatalogEntry(
     "system_health_goal_met",
@@ -162,6 +170,7 @@ SELF_METRICS: tuple[CatalogEntry, ...] = (
     LAST_DISCOVERY,
     DISCOVERY_ERRORS,
     REPOSITORIES_CUT,
+    WEBHOOK_DELIVERIES,
 )
 
 

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -80,6 +81,8 @@ class HealthCollector(Collector):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-runner")
         self._view = _View(Snapshot())
         self.refreshes_started = 0
+        self._pending: set[str] = set()  # repositories a webhook said changed since the refresh began
+        self._deliveries: Counter[tuple[str, str]] = Counter()  # webhook deliveries by (event, outcome)
         # Set when the exporter shuts down (by `close()`, or earlier by the server): waiters stop waiting,
         # no new refresh starts, and the refresh stops when it shares the event (`exporter.cli.build` wires it so).
         self.stopping = stopping if stopping is not None else threading.Event()
@@ -122,15 +125,42 @@ class HealthCollector(Collector):
         return self.refresh()
 
     def _fresh(self) -> bool:
-        """Refreshed within the TTL, and no refresh running (a scrape would join it)."""
+        """Refreshed within the TTL, no refresh running (a scrape would join it) and no change marked since."""
         with self._lock:
             return (
                 self._running is None
+                and not self._pending
                 and self._refreshed_at is not None
                 and self._monotonic() - self._refreshed_at < self._settings.cache_ttl_seconds
             )
 
+    # --- webhooks ---------------------------------------------------------------------------
+
+    def watches(self, repo: str) -> bool:
+        """True when the last refresh covered `repo` (any case): a change to it is worth a refresh."""
+        last = self.snapshot.last
+        return last is not None and repo.casefold() in {name.casefold() for name in last.repos}
+
+    def mark_changed(self, repo: str) -> None:
+        """`repo` changed on GitHub: the cache is stale until a refresh that starts after this call ends."""
+        with self._lock:
+            self._pending.add(repo)
+
+    @property
+    def pending_changes(self) -> tuple[str, ...]:
+        """Repositories marked changed that no refresh has read since, sorted."""
+        with self._lock:
+            return tuple(sorted(self._pending))
+
+    def record_delivery(self, event: str, outcome: str) -> None:
+        """Count one webhook delivery (bounded labels: the caller maps anything else to `other`)."""
+        with self._lock:
+            self._deliveries[(event, outcome)] += 1
+        self._view = _View(self._view.snapshot)  # the rendered expositions no longer show every delivery
+
     def _run_refresh(self) -> RefreshResult:
+        with self._lock:
+            taken = set(self._pending)  # a mark made while the refresh runs waits for the next one
         try:
             result = self._refresher()
             self._view = _View(self._view.snapshot.apply(result, self._wall()))
@@ -142,6 +172,7 @@ class HealthCollector(Collector):
             with self._lock:
                 self._refreshed_at = self._monotonic()
                 self._running = None
+                self._pending -= taken
 
     def _wait_if_stale(self) -> None:
         """Refresh first when the cache is stale, waiting at most EXPORTER_SCRAPE_WAIT_SECONDS."""
@@ -246,6 +277,18 @@ class HealthCollector(Collector):
         yield self._secret_read_errors_family(snapshot, with_samples)
         yield from self._shard_families(snapshot, with_samples)
         yield from self._discovery_families(snapshot, with_samples)
+        yield self._webhook_family(with_samples)
+
+    def _webhook_family(self, with_samples: bool) -> Metric:
+        """Webhook deliveries since start, by event and outcome."""
+        entry = catalog.WEBHOOK_DELIVERIES
+        family = CounterMetricFamily(entry.name, entry.description, labels=list(entry.labels))
+        if with_samples:
+            with self._lock:
+                counts = sorted(self._deliveries.items())
+            for (event, outcome), count in counts:
+                family.add_metric([event, outcome], float(count))
+        return family
 
     def _health_families(
         self, snapshot: Snapshot, now: float, served: dict[SeriesKey, SeriesState], with_samples: bool

@@ -244,6 +244,10 @@ class Settings(BaseModel):
     # Pull-request flow (exporter/metrics/prs.py): an open pull request not updated for this long is stale.
     pr_stale_days: int = Field(14, alias="EXPORTER_PR_STALE_DAYS", ge=1, le=365)
 
+    # GitHub webhooks (exporter/web/webhooks.py): a verified delivery marks its repository changed.
+    webhook_secret: SecretStr | None = Field(None, alias="EXPORTER_WEBHOOK_SECRET")
+    webhook_max_bytes: int = Field(1024 * 1024, alias="EXPORTER_WEBHOOK_MAX_BYTES", ge=1024, le=25 * 1024 * 1024)
+
     @field_validator("repos")
     @classmethod
     def _repos_are_owner_slash_name(cls, repos: tuple[str, ...]) -> tuple[str, ...]:
@@ -273,6 +277,15 @@ class Settings(BaseModel):
                 raise ValueError("set but empty, which would leave /refresh open: unset it, or give it a token")
             return token.strip()  # a header cannot carry the newline a Secret file often ends with
         return token
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret_is_not_empty(cls, secret: Any) -> Any:
+        if isinstance(secret, str):
+            if not secret.strip():
+                raise ValueError("set but empty, which would accept deliveries anyone can sign: unset it, or set one")
+            return secret.strip()  # the newline a Secret file often ends with is not part of GitHub's secret
+        return secret
 
     @model_validator(mode="after")
     def _token_is_never_sent_in_clear(self) -> Settings:
@@ -473,7 +486,7 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
             continue
         variable = str(error["loc"][0])
         value = values.get(variable)
-        secret = "TOKEN" in variable or variable.endswith("PRIVATE_KEY")
+        secret = "TOKEN" in variable or variable.endswith(("PRIVATE_KEY", "_SECRET"))
         shown = "<hidden>" if secret and value else repr(_without_credentials(value))
         problems.append(f"{variable}={shown}: {error['msg']}")
     return "invalid configuration: " + "; ".join(problems)

@@ -106,6 +106,22 @@ def test_a_refresh_token_loses_the_newline_a_secret_file_ends_with() -> None:
     assert token is not None and token.get_secret_value() == "s3cret"
 
 
+def test_a_webhook_secret_that_is_set_but_blank_stops_the_start_without_showing_it() -> None:
+    for blank in ("", "  ", "\n"):
+        with pytest.raises(SettingsError, match=r"EXPORTER_WEBHOOK_SECRET=.*set but empty"):
+            Settings.from_env({"EXPORTER_WEBHOOK_SECRET": blank})
+    settings = Settings.from_env({"EXPORTER_WEBHOOK_SECRET": "hush\n"})
+    assert settings.webhook_secret is not None and settings.webhook_secret.get_secret_value() == "hush"
+    assert "hush" not in repr(settings)
+    assert Settings.from_env({}).webhook_secret is None
+
+
+def test_webhook_bodies_are_capped_at_1_mib_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).webhook_max_bytes == 1024 * 1024
+    with pytest.raises(SettingsError, match=re.escape("EXPORTER_WEBHOOK_MAX_BYTES='99999999999'")):
+        Settings.from_env({"EXPORTER_WEBHOOK_MAX_BYTES": "99999999999"})
+
+
 def test_answers_are_capped_at_16_mib_unless_told_otherwise() -> None:
     assert Settings.from_env({}).max_answer_bytes == 16 * 1024 * 1024
     assert Settings.from_env({"EXPORTER_MAX_ANSWER_BYTES": "1048576"}).max_answer_bytes == 1048576

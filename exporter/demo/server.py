@@ -3,6 +3,11 @@
 Imitates GitHub's headers (x-ratelimit-*, ETag, Cache-Control, x-github-request-id), the primary
 rate limit (one point a request, none for a 304 or for /rate_limit), token checks (401 Bad
 credentials), conditional requests (If-None-Match -> 304) and injectable faults (see faults.py).
+
+When switched on, it also enforces GitHub's secondary limits per identity (the token, or the
+anonymous client's IP), as GitHub documents them: points a minute (a GET is one point, a 304 and
+/rate_limit too) and concurrent requests; past either it answers 403 with the secondary-limit message
+and `Retry-After`, charging nothing.
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import socket
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +61,8 @@ class FakeGitHub:
         rate_limit: int = 5000,
         clock: Callable[[], datetime] | None = None,
         anonymous_rate_limit: int = 60,
+        secondary_points_per_minute: int | None = None,
+        max_concurrent: int | None = None,
     ) -> None:
         self.repos: list[FakeRepo] = list(repos)
         self.rate_limit = rate_limit
@@ -62,6 +71,13 @@ class FakeGitHub:
         self.valid_tokens: set[str] | None = None
         self.app: apps.FakeApp | None = None  # a GitHub App: its JWT buys tokens GitHub accepts for an hour
         self.latency_seconds = 0.0
+        # GitHub's secondary limits (900 points a minute, 100 concurrent requests); None: not enforced.
+        self.secondary_points_per_minute = secondary_points_per_minute
+        self.max_concurrent = max_concurrent
+        self._minute_points: Counter[tuple[str, int]] = Counter()  # (identity, minute) -> points charged
+        self._in_flight: Counter[str] = Counter()
+        self.peak_concurrency = 0  # the most requests of one identity in flight at once
+        self.secondary_refusals = 0
         self._used = {"token": 0, "anonymous": 0}  # GitHub counts per user and, anonymously, per IP
         self.url = ""
         self._lock = threading.RLock()
@@ -104,6 +120,55 @@ class FakeGitHub:
     def anonymous_points_used(self) -> int:
         with self._lock:
             return self._used["anonymous"]
+
+    # --- secondary limits -----------------------------------------------------------------
+    def points_per_minute(self) -> dict[tuple[str, int], int]:
+        """Secondary-limit points charged, by (identity, minute since the epoch on `clock`)."""
+        with self._lock:
+            return dict(self._minute_points)
+
+    @property
+    def peak_points_per_minute(self) -> int:
+        """The most points one identity was charged in one minute."""
+        with self._lock:
+            return max(self._minute_points.values(), default=0)
+
+    @staticmethod
+    def identity(headers: dict[str, str], client_ip: str) -> str:
+        """Whom GitHub counts a request against: its token (a PAT or an App installation's), else its IP."""
+        auth = headers.get("authorization", "")
+        token = auth.split(" ", 1)[1].strip() if " " in auth else ""
+        return f"token:{token}" if token else f"anonymous:{client_ip}"
+
+    def _begin(self, identity: str) -> None:
+        with self._lock:
+            self._in_flight[identity] += 1
+            self.peak_concurrency = max(self.peak_concurrency, self._in_flight[identity])
+
+    def _end(self, identity: str) -> None:
+        with self._lock:
+            self._in_flight[identity] -= 1
+            if self._in_flight[identity] <= 0:
+                del self._in_flight[identity]
+
+    def _secondary_limit(self, identity: str, request_id: str) -> Answer | None:
+        """The 403 of a secondary limit when this request exceeds one, else None after charging its point."""
+        now = self.clock().timestamp()
+        minute = int(now // 60)
+        retry_after: int | None = None
+        if self.max_concurrent is not None and self._in_flight[identity] > self.max_concurrent:
+            retry_after = 60  # GitHub's advice when a secondary limit gives no better figure
+        elif (
+            self.secondary_points_per_minute is not None
+            and self._minute_points[(identity, minute)] >= self.secondary_points_per_minute
+        ):
+            retry_after = max(1, math.ceil((minute + 1) * 60 - now))
+        if retry_after is not None:
+            self.secondary_refusals += 1
+            body = payloads.error(SECONDARY_MESSAGE.format(id=request_id), 403)
+            return Answer(403, body, {"Retry-After": str(retry_after)})
+        self._minute_points[(identity, minute)] += 1
+        return None
 
     # --- request log ----------------------------------------------------------------------
     @property
@@ -214,9 +279,14 @@ class FakeGitHub:
         return limit, used, int(self._window_reset.timestamp())
 
     def answer(
-        self, path: str, query: dict[str, str], headers: dict[str, str], fault: Fault | None
+        self,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        fault: Fault | None,
+        identity: str = "",
     ) -> tuple[int, bytes | None, dict[str, str]]:
-        """Status, body bytes (None = no body) and headers for one GET, charging the rate limit."""
+        """Status, body bytes (None = no body) and headers for one GET, charging the rate limits."""
         auth = headers.get("authorization", "")
         token = auth.split(" ", 1)[1].strip() if " " in auth else ""
         anonymous = not token
@@ -225,7 +295,8 @@ class FakeGitHub:
             request_id = f"F4KE:{self._request_number:06X}:{self._request_number * 7919:08X}"
             limit, used, reset = self._rate_state(anonymous)
             is_rate_limit = path == "/rate_limit"
-            answer = self._decide(path, query, token, fault, limit, used, reset, request_id)
+            secondary = self._secondary_limit(identity or self.identity(headers, "?"), request_id)
+            answer = secondary or self._decide(path, query, token, fault, limit, used, reset, request_id)
             if fault is not None and fault.kind in BODY_KINDS:
                 damage(fault.kind, answer.body)
             body = None if answer.body is None else json.dumps(answer.body, separators=(",", ":")).encode()
@@ -233,7 +304,7 @@ class FakeGitHub:
             not_modified = answer.status == 200 and headers.get("if-none-match") == etag
             if not_modified:
                 answer, body = Answer(304, None), None
-            elif not is_rate_limit and used < limit:
+            elif secondary is None and not is_rate_limit and used < limit:
                 self._used["anonymous" if anonymous else "token"] += 1
             limit, used, reset = self._rate_state(anonymous)
         remaining = 0 if answer.headers.pop("x-forced-remaining-0", None) else max(limit - used, 0)
@@ -385,6 +456,15 @@ class _Handler(BaseHTTPRequestHandler):
         if apps.is_app_path("GET", path):
             self._answer_app("GET", path, headers)
             return
+        identity = fake.identity(headers, self.client_address[0])
+        fake._begin(identity)
+        try:
+            self._get(path, query, headers, identity)
+        finally:
+            fake._end(identity)
+
+    def _get(self, path: str, query: dict[str, str], headers: dict[str, str], identity: str) -> None:
+        fake = self.owner
         if fake.latency_seconds > 0:
             fake._stopping.wait(fake.latency_seconds)
         fault = fake._take_fault(path)
@@ -398,9 +478,9 @@ class _Handler(BaseHTTPRequestHandler):
         if kind in ("truncated", "not_json") or kind in BOMB_KINDS:
             # A mangled body is a 200 with a body, even to a conditional request (a 304 has no body).
             plain = {key: value for key, value in headers.items() if key not in ("if-none-match", "if-modified-since")}
-            status, body, out = fake.answer(path, query, plain, None)
+            status, body, out = fake.answer(path, query, plain, None, identity)
         else:
-            status, body, out = fake.answer(path, query, headers, fault)
+            status, body, out = fake.answer(path, query, headers, fault, identity)
         if kind == "not_json":  # an error page from a front end: its own body, no ETag of the JSON's
             body, out["Content-Type"] = b"<html><body>Unicorn! We had a problem.</body></html>", "text/html"
             out.pop("ETag", None)

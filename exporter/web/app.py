@@ -27,7 +27,7 @@ from exporter import __version__
 from exporter.collector import HealthCollector
 from exporter.refresh import RefreshResult
 from exporter.settings import Settings
-from exporter.web import assets, status_html
+from exporter.web import assets, status_html, webhooks
 from exporter.web.status_page import as_json, status_page
 
 SECURITY_HEADERS = {
@@ -283,5 +283,14 @@ def create_app(
         if result is None:
             return _shutting_down()
         return JSONResponse(refresh_report(result))
+
+    # GitHub webhooks: a verified delivery marks its repository changed (exporter/web/webhooks.py).
+    secret = settings.webhook_secret
+    receiver = (
+        webhooks.WebhookReceiver(secret, settings.webhook_max_bytes, collector, monotonic).handle
+        if secret is not None
+        else webhooks.not_configured
+    )
+    app.add_route("/webhook", receiver, methods=["POST"], include_in_schema=False)
 
     return app

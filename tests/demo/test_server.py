@@ -355,3 +355,60 @@ def test_stop_releases_a_hung_request(demo: FakeGitHub) -> None:
 def test_latency_delays_answers_without_changing_them(client: httpx.Client, demo: FakeGitHub) -> None:
     demo.latency_seconds = 0.01
     assert client.get(RUNS).status_code == 200
+
+
+def test_secondary_points_a_minute_run_out_into_a_403_with_retry_after_per_identity() -> None:
+    moments = [NOW + timedelta(seconds=15)]
+    fake = FakeGitHub(repos=[FakeRepo("o/r")], clock=lambda: moments[-1], secondary_points_per_minute=3)
+    with fake, httpx.Client(base_url=fake.url, headers={"Authorization": "token x"}) as http:
+        first = http.get("/repos/o/r")
+        unchanged = http.get("/repos/o/r", headers={"If-None-Match": first.headers["etag"]})
+        http.get("/rate_limit")
+        limited = http.get("/repos/o/r")
+        other_token = http.get("/repos/o/r", headers={"Authorization": "token y"})
+        anonymous = http.get("/repos/o/r", headers={"Authorization": ""})
+        primary_used = fake.points_used
+        moments.append(NOW + timedelta(seconds=60))
+        next_minute = http.get("/repos/o/r")
+    assert (first.status_code, unchanged.status_code) == (200, 304)  # a 304 costs a secondary point too
+    assert limited.status_code == 403
+    assert limited.json()["message"].startswith("You have exceeded a secondary rate limit")
+    assert limited.headers["retry-after"] == "45"  # the minute that began at NOW ends 45 s later
+    assert (other_token.status_code, anonymous.status_code, next_minute.status_code) == (200, 200, 200)
+    assert primary_used == 3  # x's first, y's and the anonymous one: not the 304, /rate_limit or the refused one
+    minute = int(NOW.timestamp() // 60)
+    assert fake.points_per_minute() == {
+        ("token:x", minute): 3,
+        ("token:y", minute): 1,
+        ("anonymous:127.0.0.1", minute): 1,
+        ("token:x", minute + 1): 1,
+    }
+    assert (fake.peak_points_per_minute, fake.secondary_refusals) == (3, 1)
+
+
+def test_more_concurrent_requests_than_allowed_are_refused_with_the_secondary_403(demo: FakeGitHub) -> None:
+    demo.max_concurrent = 2
+    demo.inject(Fault("hang", times=2))
+    failures: list[BaseException] = []
+    callers = [call_in_thread(demo.url + RUNS, failures) for _ in range(2)]
+    try:
+        wait_until(lambda: demo.hanging == 2)
+        with httpx.Client(base_url=demo.url, timeout=10) as http:
+            third = http.get(RUNS)
+            other = http.get(RUNS, headers={"Authorization": "token someone-else"})
+    finally:
+        demo.release_hangs()
+        for caller in callers:
+            caller.join(timeout=10)
+    assert third.status_code == 403
+    assert third.json()["message"].startswith("You have exceeded a secondary rate limit")
+    assert third.headers["retry-after"] == "60"
+    assert other.status_code == 200  # another identity has its own allowance
+    assert demo.peak_concurrency == 3
+    with httpx.Client(base_url=demo.url, timeout=10) as http:
+        assert http.get(RUNS).status_code == 200  # the hung requests have ended
+
+
+def test_secondary_limits_are_off_unless_configured(client: httpx.Client, demo: FakeGitHub) -> None:
+    assert [client.get(RUNS).status_code for _ in range(5)] == [200] * 5
+    assert demo.secondary_refusals == 0 and demo.peak_points_per_minute == 5

@@ -20,6 +20,7 @@ KUBERNETES_VERSION = "1.32.0"
 NOT_IN_CONFIG = {
     "GITHUB_TOKEN": "githubToken.existingSecret",
     "EXPORTER_REFRESH_TOKEN": "refreshToken.existingSecret",
+    "EXPORTER_WEBHOOK_SECRET": "webhookSecret.existingSecret",
     "EXPORTER_GITHUB_APP_PRIVATE_KEY": "never: a key is not a value (githubApp.existingSecret, as a file)",
     "EXPORTER_GITHUB_APP_PRIVATE_KEY_FILE": "githubApp.existingSecret (the Secret mounted as a file)",
     "EXPORTER_HOST": "the container command",

@@ -210,3 +210,33 @@ def test_a_refused_github_token_is_not_sent_again_before_a_restart(
     assert fake.requests == []
     assert errors(second, "unauthorized") == 2.0
     assert "restart" in caplog.text and "test-token" not in caplog.text
+
+
+def test_a_secondary_limit_fails_the_refresh_visibly_keeps_the_values_and_recovers_after_retry_after(
+    fake: FakeGitHub, exporter: ClockedExporter, clock: Clock
+) -> None:
+    first = exporter.scrape()  # at the start of a minute on the shared clock
+    assert hotfixes(first) == 1.0
+    fake.secondary_points_per_minute = fake.peak_points_per_minute  # one refresh's worth a minute, all spent
+
+    fake.repo(REPO).commits["main"].append(commit(2, "hotfix: b"))
+    clock.advance(20)
+    fake.clear_requests()
+    limited = exporter.scrape()
+    assert [r.status for r in fake.requests] == [403]  # the first request met the limit; no other went out
+    assert fake.requests[0].headers["authorization"].endswith("test-token")
+    assert hotfixes(limited) == 1.0  # the value it had, not a failure turned into data
+    assert errors(limited, "rate_limited") == 1.0
+    assert limited.value("system_health_exporter_metric_success", repo=REPO, metric="commits.hotfix") == 0.0
+
+    clock.advance(30)  # still before the Retry-After of 40 s: the exporter does not ask
+    fake.clear_requests()
+    waiting = exporter.scrape()
+    assert fake.requests == []
+    assert (hotfixes(waiting), errors(waiting, "rate_limited")) == (1.0, 2.0)
+
+    clock.advance(11)  # past Retry-After: a new minute of points
+    recovered = exporter.scrape()
+    assert hotfixes(recovered) == 2.0
+    assert recovered.value("system_health_exporter_metric_success", repo=REPO, metric="commits.hotfix") == 1.0
+    assert fake.secondary_refusals == 1
