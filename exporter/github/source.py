@@ -34,7 +34,7 @@ from urllib3.util.retry import Retry
 
 from exporter import __version__, tracing
 from exporter.errors import SourceError
-from exporter.github import answers, etag_cache, transport
+from exporter.github import answers, etag_cache, pulls, transport
 from exporter.github.credentials import Credentials
 from exporter.github.deployments import DeploymentReader, timestamp, window
 from exporter.github.facts import FactStore
@@ -48,7 +48,6 @@ from exporter.metrics.repo_data import (
     Job,
     MergedPullRequests,
     OpenPullRequests,
-    PullRequest,
     RunAttempt,
     WorkflowRun,
 )
@@ -78,10 +77,6 @@ FAILED_ATTEMPT_CONCLUSIONS = frozenset({"failure", "timed_out"})
 # past three re-runs of one run the answer is the same (a failure is almost always the attempt just before),
 # and the bound keeps a run re-run fifty times from costing fifty requests.
 MAX_EARLIER_ATTEMPTS_READ = 3
-PULLS_PER_PAGE = 100
-# Pull requests read per list (10 pages): 1,000 open against one branch, or closed in one window, is past any
-# repository this watches; past it the counts are lower bounds (logged) rather than a refresh-long crawl.
-MAX_PULLS_READ = 1000
 T = TypeVar("T")
 
 
@@ -264,11 +259,24 @@ class RepoSession:
 
     def open_pull_requests(self) -> OpenPullRequests:
         with transport.using(self._hooks):
-            return self._open_pulls.get(self._fetch_open_pulls)
+            return self._open_pulls.get(
+                lambda: pulls.open_pulls(
+                    self._pages, self._pulls_url(), self._repo_name, self._settings.branch, self._now
+                )
+            )
 
     def merged_pull_requests(self) -> MergedPullRequests:
         with transport.using(self._hooks):
-            return self._merged_pulls.get(self._fetch_merged_pulls)
+            return self._merged_pulls.get(
+                lambda: pulls.merged_pulls(
+                    self._pages,
+                    self._pulls_url(),
+                    self._repo_name,
+                    self._settings.branch,
+                    self._now,
+                    self._settings.lookback_days,
+                )
+            )
 
     def _within_deadline(self, items: Iterable[T]) -> Iterable[T]:
         self._raise_if_stopping()  # before the first page too: a stopping exporter sends no new request
@@ -417,38 +425,6 @@ class RepoSession:
         answer = self._get_json(url)
         return str(answer["conclusion"]) if answer["status"] == "completed" and answer["conclusion"] else None
 
-    def _fetch_open_pulls(self) -> OpenPullRequests:
-        """Open pull requests against the branch (default order: newest created first)."""
-        params = {"state": "open", "base": self._settings.branch, "per_page": PULLS_PER_PAGE}
-        items = list(itertools.islice(self._pages(self._pulls_url(), params), MAX_PULLS_READ))
-        if len(items) == MAX_PULLS_READ:
-            logger.warning("%s: read the first %d open pull requests only", self._repo_name, MAX_PULLS_READ)
-        return OpenPullRequests(self._now, tuple(_pull_request(item) for item in items))
-
-    def _fetch_merged_pulls(self) -> MergedPullRequests:
-        """Pull requests against the branch merged in the window: the closed ones by last update, newest
-        first, until one was last updated before the window (merging updates a pull request, so every
-        later one was merged before the window too)."""
-        start = self._now - timedelta(days=self._settings.lookback_days)
-        params = {
-            "state": "closed",
-            "base": self._settings.branch,
-            "sort": "updated",
-            "direction": "desc",
-            "per_page": PULLS_PER_PAGE,
-        }
-        merged = []
-        for read, item in enumerate(self._pages(self._pulls_url(), params), start=1):
-            pull = _pull_request(item)
-            if pull.updated_at < start:
-                break
-            if pull.merged_at is not None and start <= pull.merged_at < self._now:
-                merged.append(pull)
-            if read == MAX_PULLS_READ:
-                logger.warning("%s: read the %d pull requests closed last only", self._repo_name, MAX_PULLS_READ)
-                break
-        return MergedPullRequests(start, self._now, tuple(merged))
-
     def _pulls_url(self) -> str:
         return f"{self._client.get_repo(self._repo_name).url}/pulls"
 
@@ -532,17 +508,6 @@ def _ci_run(item: dict[str, Any]) -> CiRun:
         created_at=created,
         started_at=timestamp(item["run_started_at"]) if item.get("run_started_at") else created,
         updated_at=timestamp(item["updated_at"]),
-    )
-
-
-def _pull_request(item: dict[str, Any]) -> PullRequest:
-    """A pull request from a list item (a fork's too: `head.repo` is not read, and is null once the fork is gone)."""
-    return PullRequest(
-        number=int(item["number"]),
-        created_at=timestamp(item["created_at"]),
-        updated_at=timestamp(item["updated_at"]),
-        merged_at=timestamp(item["merged_at"]) if item.get("merged_at") else None,
-        draft=bool(item.get("draft", False)),
     )
 
 
