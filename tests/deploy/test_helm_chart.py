@@ -51,6 +51,17 @@ CHECKOV_SKIPS = {
 }
 
 
+def assert_valid_for_kubernetes(deploy_bin: Path, path: Path) -> None:
+    """kubernetes-validate, strict, against KUBERNETES_VERSION's schemas: the rendered manifests are valid."""
+    done = subprocess.run(
+        [str(deploy_bin / "kubernetes-validate"), "-k", KUBERNETES_VERSION, "--strict", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def write(manifests: list[dict[str, Any]], path: Path) -> Path:
     path.write_text(yaml.safe_dump_all(manifests, sort_keys=False))
     return path
@@ -71,13 +82,7 @@ def test_the_rendered_chart_validates_strictly_against_the_kubernetes_schemas(
 ) -> None:
     manifests = default_manifests if values == "default" else full_manifests
     path = write(manifests, tmp_path / "rendered.yaml")
-    done = subprocess.run(
-        [str(deploy_bin / "kubernetes-validate"), "-k", KUBERNETES_VERSION, "--strict", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_valid_for_kubernetes(deploy_bin, path)
     assert {doc["kind"] for doc in manifests} >= {"Deployment", "Service", "ServiceAccount", "NetworkPolicy"}
 
 
@@ -276,13 +281,7 @@ def test_a_github_apps_key_is_mounted_read_only_as_a_file_the_exporter_is_pointe
     settings = Settings.from_env({name: var["value"] for name, var in env.items() if "value" in var})
     assert settings.uses_github_app and settings.github_app_private_key_file is not None
     path = write(app_manifests, tmp_path / "rendered.yaml")
-    done = subprocess.run(
-        [str(deploy_bin / "kubernetes-validate"), "-k", KUBERNETES_VERSION, "--strict", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_valid_for_kubernetes(deploy_bin, path)
     checkov = [str(deploy_bin / "checkov"), "-f", str(path), "--framework", "kubernetes", "--skip-download"]
     done = subprocess.run([*checkov, "--output", "json", "--quiet"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -328,13 +327,7 @@ def test_three_shards_validate_strictly_against_the_kubernetes_schemas(
     sharded_manifests: list[dict[str, Any]], deploy_bin: Path, tmp_path: Path
 ) -> None:
     path = write(sharded_manifests, tmp_path / "rendered.yaml")
-    done = subprocess.run(
-        [str(deploy_bin / "kubernetes-validate"), "-k", KUBERNETES_VERSION, "--strict", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_valid_for_kubernetes(deploy_bin, path)
     assert len(deployments(sharded_manifests)) == 3
 
 
