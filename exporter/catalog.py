@@ -119,10 +119,27 @@ REPOSITORIES_CUT = CatalogEntry(
 WEBHOOK_DELIVERIES = CatalogEntry(
     f"{PREFIX}_webhook_deliveries",
     "counter",
-    "GitHub webhook deliveries to POST /webhook since start, by event (push, workflow_run, pull_request, "
-    "deployment_status, ping, other) and outcome (accepted, ignored, bad_signature, unsigned, too_large, "
+    "GitHub webhook deliveries to POST /webhook since start, by event (push, workflow_run, pull_request, deployment, "
+    "deployment_status, release, ping, other) and outcome (accepted, ignored, bad_signature, unsigned, too_large, "
     'replayed, malformed). Example: ..._webhook_deliveries_total{event="push",outcome="accepted"} 3',
     ("event", "outcome"),
+)
+
+DATA_AGE = CatalogEntry(
+    f"{PREFIX}_data_age_seconds",
+    "gauge",
+    "At the last refresh's end, how long ago the least recently confirmed repository's data of each kind (ci, "
+    "commits, pulls, deployments) was read or confirmed unchanged; compare with _data_bound_seconds. "
+    'Example: ..._data_age_seconds{kind="pulls"} 2710',
+    ("kind",),
+)
+DATA_BOUND = CatalogEntry(
+    f"{PREFIX}_data_bound_seconds",
+    "gauge",
+    "The freshness each kind of data is kept within: one refresh (EXPORTER_CACHE_TTL_SECONDS) for commits, "
+    "EXPORTER_SLOW_DATA_SECONDS for pulls, deployments and ci (whose changes with a push, a schedule or on a red "
+    'branch show within one refresh). Example: ..._data_bound_seconds{kind="commits"} 840',
+    ("kind",),
 )
 
 GOAL_MET = CatalogEntry(
@@ -171,6 +188,8 @@ SELF_METRICS: tuple[CatalogEntry, ...] = (
     DISCOVERY_ERRORS,
     REPOSITORIES_CUT,
     WEBHOOK_DELIVERIES,
+    DATA_AGE,
+    DATA_BOUND,
 )
 
 

@@ -57,12 +57,13 @@ def build(
     metrics = default_registry().configured(settings)
     stopping = threading.Event()  # set at shutdown: the refresh stops between repositories and pages
     source = GitHubSource(settings, tokens or credentials_for(settings), stopping=stopping)
-    discovery = Discovery(settings, RepoLister(source, stopping=stopping), wall=wall)
+    lister = RepoLister(source, stopping=stopping)
+    discovery = Discovery(settings, lister, wall=wall, feed=lister.pushed_since, on_pushed=source.note_pushed)
     repos = sharded(discovery, Shard(settings.shard_index, settings.shards))
     refresher = Refresher(
         settings, metrics, source, clock=clock, stopping=stopping, repos=repos, discovery=discovery.status
     )
-    collector = HealthCollector(settings, metrics, refresher, wall=wall, stopping=stopping)
+    collector = HealthCollector(settings, metrics, refresher, wall=wall, stopping=stopping, signals=source.signals)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(collector)
     return Exporter(settings, metrics, refresher, collector, registry)

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -16,7 +16,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
-from exporter import __version__, catalog
+from exporter import __version__, catalog, changes
+from exporter.changes import KINDS, ChangeSignals, Kind
 from exporter.exposition import Encoder, Rendered, render
 from exporter.metrics.registry import MetricRegistry
 from exporter.metrics.scores import goal_families
@@ -69,6 +70,7 @@ class HealthCollector(Collector):
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         stopping: threading.Event | None = None,
+        signals: ChangeSignals | None = None,
     ) -> None:
         self._settings = settings
         self._registry = registry
@@ -81,7 +83,9 @@ class HealthCollector(Collector):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-runner")
         self._view = _View(Snapshot())
         self.refreshes_started = 0
-        self._pending: set[str] = set()  # repositories a webhook said changed since the refresh began
+        # Repositories marked changed (by webhooks) and not read since: shared with the source, which takes a
+        # repository's marks when it reads it (so a mark made during a refresh, after that read, is kept).
+        self._signals = signals if signals is not None else ChangeSignals()
         self._deliveries: Counter[tuple[str, str]] = Counter()  # webhook deliveries by (event, outcome)
         # Set when the exporter shuts down (by `close()`, or earlier by the server): waiters stop waiting,
         # no new refresh starts, and the refresh stops when it shares the event (`exporter.cli.build` wires it so).
@@ -129,7 +133,7 @@ class HealthCollector(Collector):
         with self._lock:
             return (
                 self._running is None
-                and not self._pending
+                and not self._signals
                 and self._refreshed_at is not None
                 and self._monotonic() - self._refreshed_at < self._settings.cache_ttl_seconds
             )
@@ -141,16 +145,14 @@ class HealthCollector(Collector):
         last = self.snapshot.last
         return last is not None and repo.casefold() in {name.casefold() for name in last.repos}
 
-    def mark_changed(self, repo: str) -> None:
-        """`repo` changed on GitHub: the cache is stale until a refresh that starts after this call ends."""
-        with self._lock:
-            self._pending.add(repo)
+    def mark_changed(self, repo: str, kinds: Iterable[Kind] = KINDS) -> None:
+        """`repo`'s `kinds` of data changed on GitHub: the cache is stale until a refresh reads them."""
+        self._signals.mark(repo, kinds)
 
     @property
-    def pending_changes(self) -> tuple[str, ...]:
-        """Repositories marked changed that no refresh has read since, sorted."""
-        with self._lock:
-            return tuple(sorted(self._pending))
+    def pending_changes(self) -> dict[str, frozenset[Kind]]:
+        """Repositories marked changed that no refresh has read since, with the kinds marked."""
+        return self._signals.pending()
 
     def record_delivery(self, event: str, outcome: str) -> None:
         """Count one webhook delivery (bounded labels: the caller maps anything else to `other`)."""
@@ -159,8 +161,6 @@ class HealthCollector(Collector):
         self._view = _View(self._view.snapshot)  # the rendered expositions no longer show every delivery
 
     def _run_refresh(self) -> RefreshResult:
-        with self._lock:
-            taken = set(self._pending)  # a mark made while the refresh runs waits for the next one
         try:
             result = self._refresher()
             self._view = _View(self._view.snapshot.apply(result, self._wall()))
@@ -172,7 +172,6 @@ class HealthCollector(Collector):
             with self._lock:
                 self._refreshed_at = self._monotonic()
                 self._running = None
-                self._pending -= taken
 
     def _wait_if_stale(self) -> None:
         """Refresh first when the cache is stale, waiting at most EXPORTER_SCRAPE_WAIT_SECONDS."""
@@ -278,6 +277,7 @@ class HealthCollector(Collector):
         yield from self._shard_families(snapshot, with_samples)
         yield from self._discovery_families(snapshot, with_samples)
         yield self._webhook_family(with_samples)
+        yield from self._freshness_families(snapshot, with_samples)
 
     def _webhook_family(self, with_samples: bool) -> Metric:
         """Webhook deliveries since start, by event and outcome."""
@@ -289,6 +289,19 @@ class HealthCollector(Collector):
             for (event, outcome), count in counts:
                 family.add_metric([event, outcome], float(count))
         return family
+
+    def _freshness_families(self, snapshot: Snapshot, with_samples: bool) -> Iterator[Metric]:
+        """How old each kind of data is at most (as of the last refresh), and the bound it is kept within."""
+        age = GaugeMetricFamily(catalog.DATA_AGE.name, catalog.DATA_AGE.description, labels=["kind"])
+        bound = GaugeMetricFamily(catalog.DATA_BOUND.name, catalog.DATA_BOUND.description, labels=["kind"])
+        if with_samples:
+            ages = snapshot.last.data_ages if snapshot.last is not None else {}
+            for kind in KINDS:
+                if kind in ages:
+                    age.add_metric([kind], ages[kind])
+                bound.add_metric([kind], changes.bound(kind, self._settings))
+        yield age
+        yield bound
 
     def _health_families(
         self, snapshot: Snapshot, now: float, served: dict[SeriesKey, SeriesState], with_samples: bool

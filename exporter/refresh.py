@@ -35,6 +35,10 @@ class RepoSource(Protocol):
 
     def begin_refresh(self) -> None: ...
 
+    def watch(self, repos: Sequence[str]) -> None: ...
+
+    def data_ages(self, repos: Sequence[str], now: float) -> Mapping[str, float]: ...
+
     def secret_read_errors(self) -> Mapping[str, int]: ...
 
     def rate_limit_snapshot(self) -> RateLimitSnapshot | None: ...
@@ -70,6 +74,9 @@ class RefreshResult:
     secret_read_errors: Mapping[str, int] = field(default_factory=dict)  # failed reads of the token's secret
     repos: tuple[str, ...] = ()  # the repositories this refresh covered (this shard's)
     discovery: DiscoveryStatus | None = None  # the accounts' lists as of this refresh (None: no discovery wired)
+    # For each kind of data (exporter/changes.py), how long ago the least recently confirmed repository's was
+    # read or confirmed unchanged, at the refresh's end.
+    data_ages: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> tuple[SeriesResult, ...]:
@@ -119,6 +126,7 @@ class Refresher:
         deadline = start + self._settings.refresh_deadline_seconds
         self._source.begin_refresh()
         repos = tuple(self._repos())
+        self._source.watch(repos)
         workers = max(1, min(self._settings.github_concurrency, len(repos)))  # a shard may own none
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="refresh") as pool:
             outcomes = list(pool.map(lambda repo: self._refresh_repo(repo, started_at, deadline), repos))
@@ -132,6 +140,7 @@ class Refresher:
             secret_read_errors=self._source.secret_read_errors(),
             repos=repos,
             discovery=self._discovery() if self._discovery is not None else None,
+            data_ages=self._source.data_ages(repos, started_at.timestamp() + self._monotonic() - start),
         )
         if self._stopping.is_set():
             logger.info("refresh stopped early: the exporter is shutting down (series failed with reason shutdown)")

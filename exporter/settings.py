@@ -248,6 +248,10 @@ class Settings(BaseModel):
     webhook_secret: SecretStr | None = Field(None, alias="EXPORTER_WEBHOOK_SECRET")
     webhook_max_bytes: int = Field(1024 * 1024, alias="EXPORTER_WEBHOOK_MAX_BYTES", ge=1024, le=25 * 1024 * 1024)
 
+    # What changed (exporter/changes.py): pull requests and deployments, which no cheap signal announces, are
+    # read again on a staggered sweep that keeps each within this bound (0: every refresh).
+    slow_data_seconds: float = Field(3600.0, alias="EXPORTER_SLOW_DATA_SECONDS", ge=0, le=7 * 86400)
+
     @field_validator("repos")
     @classmethod
     def _repos_are_owner_slash_name(cls, repos: tuple[str, ...]) -> tuple[str, ...]:

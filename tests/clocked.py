@@ -70,7 +70,15 @@ class ClockedExporter:
         self.tokens = tokens or TokenProvider(self.settings)
         self.source = GitHubSource(self.settings, self.tokens, wall=clock)
         metrics = default_registry().configured(self.settings)
-        self.discovery = Discovery(self.settings, RepoLister(self.source, monotonic=clock), wall=clock, monotonic=clock)
+        lister = RepoLister(self.source, monotonic=clock)
+        self.discovery = Discovery(
+            self.settings,
+            lister,
+            wall=clock,
+            monotonic=clock,
+            feed=lister.pushed_since,
+            on_pushed=self.source.note_pushed,
+        )
         self.refresher = Refresher(
             self.settings,
             metrics,
@@ -79,7 +87,9 @@ class ClockedExporter:
             repos=self.discovery,
             discovery=self.discovery.status,
         )
-        self.collector = HealthCollector(self.settings, metrics, self.refresher, wall=clock, monotonic=clock)
+        self.collector = HealthCollector(
+            self.settings, metrics, self.refresher, wall=clock, monotonic=clock, signals=self.source.signals
+        )
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(self.collector)
         self.app = create_app(self.settings, self.collector, self.registry)

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from exporter.changes import KINDS
 from exporter.collector import HealthCollector
 from exporter.metrics.registry import default_registry
 from exporter.metrics.scores import Served, goal_families
@@ -59,6 +60,7 @@ class SyntheticRefreshes:
             series=tuple(series),
             repo_seconds=dict.fromkeys(self.repos, float(k)),
             repos=tuple(self.repos),
+            data_ages={"ci": 10.0 * k, "commits": 20.0 * k},
         )
 
     def expected(self, k: int) -> dict[str, float]:
@@ -66,9 +68,13 @@ class SyntheticRefreshes:
         lines: dict[str, float] = {
             "system_health_exporter_refreshes_total": float(k),
             'system_health_exporter_shard_info{shard="0",shards="1"}': 1.0,
+            # configuration: EXPORTER_CACHE_TTL_SECONDS and EXPORTER_SLOW_DATA_SECONDS are both 3600
+            **{f'system_health_exporter_data_bound_seconds{{kind="{kind}"}}': 3600.0 for kind in KINDS},
         }
         if k == 0:
             return lines
+        lines['system_health_exporter_data_age_seconds{kind="ci"}'] = 10.0 * k
+        lines['system_health_exporter_data_age_seconds{kind="commits"}'] = 20.0 * k
         lines['system_health_exporter_shard_repositories{shard="0"}'] = float(len(self.repos))
         lines["system_health_exporter_refresh_duration_seconds"] = float(k)
         lines["system_health_exporter_last_refresh_timestamp_seconds"] = BASE + k

@@ -91,10 +91,12 @@ DORA_ON = only_on(*(spec.key for spec in default_registry() if spec.key.startswi
 
 
 def settings_for(fake: FakeGitHub, **env: str) -> Settings:
-    """Settings pointing at the fake, with REPO watched unless EXPORTER_REPOS says otherwise, and only
-    ORIGINAL_METRICS on unless EXPORTER_METRICS_DISABLED says otherwise."""
+    """Settings pointing at the fake, with REPO watched unless EXPORTER_REPOS says otherwise, only
+    ORIGINAL_METRICS on unless EXPORTER_METRICS_DISABLED says otherwise, and every kind of data asked
+    for every refresh unless EXPORTER_SLOW_DATA_SECONDS says otherwise (tests/test_changes.py tests the sweep)."""
     values = {"EXPORTER_GITHUB_API_URL": fake.url, "GITHUB_TOKEN": "test-token", "EXPORTER_REPOS": REPO}
     values["EXPORTER_METRICS_DISABLED"] = later_metrics()
+    values["EXPORTER_SLOW_DATA_SECONDS"] = "0"
     values.update(env)
     return Settings.from_env(values)
 

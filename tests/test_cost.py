@@ -61,7 +61,7 @@ def test_a_second_refresh_with_nothing_new_costs_zero_points(fake: FakeGitHub, w
     fake.add_repo(repo(runs=[run(1)], commits=commits(290)))
     exporter = wire()
     exporter.refresher()
-    assert refresh_cost(fake, exporter.refresher) == (5, 0)
+    assert refresh_cost(fake, exporter.refresher) == (4, 0)  # runs and 3 commit pages (304); the jobs are a fact
 
 
 def test_one_new_commit_costs_only_the_commits_page(fake: FakeGitHub, wire: Wiring) -> None:
@@ -69,7 +69,7 @@ def test_one_new_commit_costs_only_the_commits_page(fake: FakeGitHub, wire: Wiri
     exporter = wire()
     exporter.refresher()
     fake.repo(REPO).commits["main"].append(commit(999, "hotfix: new", days_ago=0.01))
-    assert refresh_cost(fake, exporter.refresher) == (3, 1)
+    assert refresh_cost(fake, exporter.refresher) == (2, 1)  # runs (304) and commits; the run's jobs are a fact
     assert [r.path for r in fake.requests if r.status == 200] == [f"/repos/{REPO}/commits"]
 
 

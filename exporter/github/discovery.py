@@ -31,6 +31,7 @@ from typing import Any
 
 from exporter.errors import SourceError
 from exporter.github import transport
+from exporter.github.deployments import timestamp
 from exporter.github.source import GitHubSource, classify
 from exporter.settings import RepoOwner, Settings
 
@@ -50,6 +51,7 @@ class ListedRepo:
     fork: bool = False
     empty: bool = False  # GitHub's `size` is 0: no commit yet
     topics: frozenset[str] = frozenset()
+    pushed_at: float | None = None  # Unix time of the newest push to any branch (None: never pushed)
 
     @property
     def name(self) -> str:
@@ -58,6 +60,8 @@ class ListedRepo:
 
 
 Lister = Callable[[RepoOwner, float], Sequence[ListedRepo]]  # (account, monotonic deadline) -> its repositories
+# (account, Unix time, monotonic deadline) -> its repositories pushed at or after that time, newest push first
+PushFeed = Callable[[RepoOwner, float, float], Sequence[ListedRepo]]
 
 
 def _listed(item: dict[str, Any]) -> ListedRepo:
@@ -68,6 +72,7 @@ def _listed(item: dict[str, Any]) -> ListedRepo:
         fork=bool(item["fork"]),
         empty=int(item["size"]) == 0,
         topics=frozenset(str(topic).lower() for topic in item.get("topics") or ()),
+        pushed_at=timestamp(item["pushed_at"]).timestamp() if item.get("pushed_at") else None,
     )
 
 
@@ -109,6 +114,29 @@ class RepoLister:
         logger.warning("discovery: %s has over %d repositories, the rest unseen", owner, MAX_LISTED)
         return listed
 
+    def pushed_since(self, owner: RepoOwner, since: float, deadline: float) -> list[ListedRepo]:
+        """`owner`'s repositories pushed at or after `since`, newest push first: pages of the list sorted by
+        push until one pushed before it (one page for up to a hundred pushes); raises SourceError."""
+        path = f"/orgs/{owner.name}/repos" if owner.kind == "org" else f"/users/{owner.name}/repos"
+        params: dict[str, Any] = {"type": "all" if owner.kind == "org" else "owner"}
+        params |= {"sort": "pushed", "direction": "desc", "per_page": PER_PAGE}
+        pushed: list[ListedRepo] = []
+        try:
+            client = self._source.client(deadline)
+            with transport.using(self._source.hooks):
+                for page in range(1, MAX_LISTED // PER_PAGE + 1):
+                    self._check(deadline)
+                    _, items = client.requester.requestJsonAndCheck("GET", path, parameters=params | {"page": page})
+                    for repo in map(_listed, items):
+                        if repo.pushed_at is None or repo.pushed_at < since:
+                            return pushed
+                        pushed.append(repo)
+                    if len(items) < PER_PAGE:
+                        return pushed
+        except Exception as exc:
+            raise classify(exc) from None
+        return pushed
+
     def _check(self, deadline: float) -> None:
         if self._stopping.is_set():
             raise SourceError("shutdown", "the exporter is shutting down: no further request to GitHub")
@@ -143,9 +171,16 @@ class Discovery:
         lister: Lister,
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        feed: PushFeed | None = None,
+        on_pushed: Callable[[str, float], None] | None = None,
     ) -> None:
         self._settings = settings
         self._lister = lister
+        # The push signal (exporter/changes.py): every listing's `pushed_at` goes to `on_pushed`, and between
+        # full listings `feed` asks each account for what was pushed since the newest push it showed.
+        self._feed = feed
+        self._on_pushed = on_pushed
+        self._newest_push: dict[RepoOwner, float] = {}
         self._wall = wall
         self._monotonic = monotonic
         self._lock = threading.Lock()
@@ -163,6 +198,8 @@ class Discovery:
                 listed_at = self._listed_at.get(owner)
                 if listed_at is None or start - listed_at[0] >= self._settings.discovery_interval_seconds:
                     self._list(owner, deadline)
+                elif self._feed is not None and owner in self._newest_push:
+                    self._read_feed(owner, deadline)
             return self._bounded()
 
     def status(self) -> DiscoveryStatus:
@@ -204,6 +241,7 @@ class Discovery:
                     error,
                 )
             return
+        self._note_pushes(owner, listed)
         kept = tuple(sorted((repo.full_name for repo in listed if self._wanted(repo)), key=str.casefold))
         self._lists[owner] = kept
         self._listed_at[owner] = (self._monotonic(), self._wall())
@@ -220,6 +258,27 @@ class Discovery:
                 len(gone),
                 _some(gone),
             )
+
+    def _read_feed(self, owner: RepoOwner, deadline: float) -> None:
+        assert self._feed is not None
+        try:
+            pushed = self._feed(owner, self._newest_push[owner], deadline)
+        except Exception as exc:  # the next feed asks from the same push on: nothing is missed, only later
+            error = classify(exc)
+            self._errors[owner][error.reason] += 1
+            logger.warning("discovery: reading %s's recent pushes failed (%s): %s", owner, error.reason, error)
+            return
+        self._note_pushes(owner, pushed)
+
+    def _note_pushes(self, owner: RepoOwner, listed: Sequence[ListedRepo]) -> None:
+        if self._on_pushed is None:
+            return
+        for repo in listed:
+            if repo.pushed_at is not None:
+                self._on_pushed(repo.full_name, repo.pushed_at)
+        newest = max((repo.pushed_at for repo in listed if repo.pushed_at is not None), default=None)
+        if newest is not None:
+            self._newest_push[owner] = max(newest, self._newest_push.get(owner, newest))
 
     def _wanted(self, repo: ListedRepo) -> bool:
         settings = self._settings

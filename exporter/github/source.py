@@ -16,7 +16,6 @@ fails an odd answer before PyGithub reads it or the ETag cache keeps it.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import logging
@@ -32,15 +31,16 @@ from github import Auth, Github, GithubException
 from github.PaginatedList import PaginatedList
 from urllib3.util.retry import Retry
 
-from exporter import __version__, tracing
+from exporter import __version__, changes, tracing
+from exporter.changes import Action, ChangeSignals, Kind
 from exporter.errors import SourceError
-from exporter.github import answers, etag_cache, pulls, transport
+from exporter.github import answers, etag_cache, held, pulls, transport
 from exporter.github.credentials import Credentials
 from exporter.github.deployments import DeploymentReader, timestamp, window
 from exporter.github.facts import FactStore
+from exporter.github.held import CiRead, HeldRepo, HeldStore, RunRef
 from exporter.github.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
 from exporter.metrics.repo_data import (
-    CI_RUN_WINDOW_METRICS,
     CiRun,
     CiRunWindow,
     Commit,
@@ -48,6 +48,7 @@ from exporter.metrics.repo_data import (
     Job,
     MergedPullRequests,
     OpenPullRequests,
+    PullRequest,
     RunAttempt,
     WorkflowRun,
 )
@@ -55,20 +56,20 @@ from exporter.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-RUNS_PER_PAGE = 10
 SKIPPED_RUN_CONCLUSIONS = frozenset({"cancelled", "skipped", "stale"})
 # The events whose runs test the branch itself. A `pull_request` run tests a merge of some other head
 # (a fork's branch is often also named `main`, and the runs list's `branch=` matches it); a
 # `merge_group` run tests a candidate on `gh-readonly-queue/<branch>/...` whose failure keeps it off
 # the branch; `workflow_run`, `repository_dispatch` and the like are not CI.
 BRANCH_EVENTS = frozenset({"push", "schedule", "workflow_dispatch"})
-# Runs read, newest first, looking for a counted one (10 pages of RUNS_PER_PAGE): past these the
+# Runs read, newest first, looking for a counted one (the first page): past these the
 # newest counted run is older than a hundred runs of others (PRs, cancelled pushes), too old to say
 # how the branch is now, and reading further would cost a page a refresh for as long as it lasts.
 MAX_RUNS_READ = 100
 MAX_WORKFLOWS_NAMED = 20  # in the message of an unknown workflow
 _RETRYABLE_STATUS = (500, 502, 503, 504)
-# --- CI flow and pull-request flow (issue 10) ---
+# The branch's completed runs are read a page of 100 at a time down to the window's start: one page for
+# most repositories, and the newest counted run among the first MAX_RUNS_READ however old it is.
 WINDOW_RUNS_PER_PAGE = 100
 # GitHub answers a filtered runs list with at most 1,000 runs ("for each search"): 10 pages of 100 is all it gives.
 MAX_WINDOW_RUNS = 1000
@@ -180,6 +181,9 @@ class RepoSession:
         monotonic: Callable[[], float] = time.monotonic,
         stopping: threading.Event | None = None,
         facts: FactStore | None = None,
+        held: HeldRepo | None = None,
+        actions: Mapping[Kind, Action] | None = None,
+        on_failed_read: Callable[[Kind], None] = lambda _: None,
     ) -> None:
         self._client = client
         self._hooks = hooks
@@ -190,14 +194,18 @@ class RepoSession:
         self._monotonic = monotonic
         self._stopping = stopping if stopping is not None else threading.Event()
         self._facts = facts if facts is not None else FactStore()  # shared by the source's sessions
-        self._run = _Once()
+        # What was read before and what to ask again (exporter/changes.py); without them, everything is read.
+        self._held = held
+        self._actions = actions or {}
+        self._on_failed_read = on_failed_read
+        self._run = _Once()  # the CI runs (a `CiRead`)
+        self._latest_run = _Once()
         self._commits = _Once()
         # DORA keys: the deployments, and the commits each pair of deployments shipped (by SHAs).
         self._deployments = _Once()
         self._shipped: dict[tuple[str, str], _Once] = {}
         self._shipped_lock = threading.Lock()
         # CI flow and pull-request flow (issue 10)
-        self._window_runs = _Once()
         self._rerun_attempts = _Once()
         self._open_pulls = _Once()
         self._merged_pulls = _Once()
@@ -212,15 +220,39 @@ class RepoSession:
 
     def latest_ci_run(self) -> WorkflowRun | None:
         with transport.using(self._hooks):
-            return self._run.get(self._fetch_latest_run)
+            return self._latest_run.get(self._fetch_latest_run)
 
     def recent_commits(self) -> Sequence[Commit]:
         with transport.using(self._hooks):
-            return self._commits.get(self._fetch_commits)
+            read = self._commits.get(lambda: self._held_or_read("commits", lambda _: self._fetch_commits()))
+        return held.commits_since(read, self._now - timedelta(days=self._settings.lookback_days))
 
     def deployments(self) -> Sequence[Deployment]:
         with transport.using(self._hooks):
-            return self._deployments.get(lambda: self._deployment_reader().deployments())
+            read = self._deployments.get(
+                lambda: self._held_or_read("deployments", lambda _: self._deployment_reader().deployments())
+            )
+        return held.deployments_since(read, window(self._now, self._settings.lookback_days)[0])
+
+    def _held_or_read(self, dataset: str, read: Callable[[str | None], T | None]) -> T:
+        """`dataset` as held when the plan holds it, else read (`read` gets the ETag of a conditional request
+        when the plan probes it, and answers None for a 304: the held data is still current)."""
+        kept = getattr(self._held, dataset) if self._held is not None else None
+        action: Action = self._actions.get(held.DATASETS[dataset], "read") if kept is not None else "read"
+        if action == "hold":
+            return kept  # type: ignore[return-value]
+        conditional = action == "probe" and self._settings.conditional_requests
+        etag = kept.etag if conditional and isinstance(kept, CiRead) else None
+        try:
+            value = read(etag)
+        except Exception:
+            self._on_failed_read(held.DATASETS[dataset])  # asked again next refresh, however it was marked
+            raise
+        if self._held is not None:
+            if value is not None:
+                setattr(self._held, dataset, value)
+            self._held.confirm(dataset, self._now.timestamp())
+        return value if value is not None else kept  # type: ignore[return-value]
 
     def shipped_commits(self, deployment: Deployment, previous: Deployment) -> Sequence[Commit]:
         with self._shipped_lock:
@@ -250,33 +282,31 @@ class RepoSession:
 
     def ci_runs(self) -> CiRunWindow:
         with transport.using(self._hooks):
-            runs: CiRunWindow = self._window_runs.get(self._fetch_window_runs).window
-            return runs
+            read = self._ci()
+        return read.window(self._now - timedelta(days=self._settings.lookback_days), self._now)
 
     def ci_rerun_attempts(self) -> Sequence[RunAttempt]:
         with transport.using(self._hooks):
             return self._rerun_attempts.get(self._fetch_rerun_attempts)
 
     def open_pull_requests(self) -> OpenPullRequests:
+        def read(_: str | None) -> tuple[PullRequest, ...]:
+            branch = self._settings.branch
+            return pulls.open_pulls(self._pages, self._pulls_url(), self._repo_name, branch, self._now).pulls
+
         with transport.using(self._hooks):
-            return self._open_pulls.get(
-                lambda: pulls.open_pulls(
-                    self._pages, self._pulls_url(), self._repo_name, self._settings.branch, self._now
-                )
-            )
+            return held.open_pulls_at(self._open_pulls.get(lambda: self._held_or_read("open_pulls", read)), self._now)
 
     def merged_pull_requests(self) -> MergedPullRequests:
+        def read(_: str | None) -> tuple[PullRequest, ...]:
+            days = self._settings.lookback_days
+            return pulls.merged_pulls(
+                self._pages, self._pulls_url(), self._repo_name, self._settings.branch, self._now, days
+            ).pulls
+
         with transport.using(self._hooks):
-            return self._merged_pulls.get(
-                lambda: pulls.merged_pulls(
-                    self._pages,
-                    self._pulls_url(),
-                    self._repo_name,
-                    self._settings.branch,
-                    self._now,
-                    self._settings.lookback_days,
-                )
-            )
+            merged = self._merged_pulls.get(lambda: self._held_or_read("merged_pulls", read))
+        return held.merged_pulls_at(merged, self._now, self._settings.lookback_days)
 
     def _within_deadline(self, items: Iterable[T]) -> Iterable[T]:
         self._raise_if_stopping()  # before the first page too: a stopping exporter sends no new request
@@ -285,6 +315,11 @@ class RepoSession:
                 raise SourceError("timeout", "the refresh deadline passed while paging through GitHub results")
             self._raise_if_stopping()
             yield item
+
+    def _raise_if_past_deadline(self) -> None:
+        self._raise_if_stopping()
+        if self._monotonic() > self._deadline:
+            raise SourceError("timeout", "the refresh deadline passed while paging through GitHub results")
 
     def _raise_if_stopping(self) -> None:
         if self._stopping.is_set():
@@ -303,39 +338,77 @@ class RepoSession:
             yield item.data
 
     def _fetch_latest_run(self) -> WorkflowRun | None:
-        run = self._newest_counted_run_in_window() if self._window_runs_wanted() else None
-        if run is None:
-            run = self._newest_counted_run()
-        if run is None:
+        newest = self._ci().newest
+        if newest is None:
             return None
-        jobs = tuple(
-            Job(name=str(job["name"]), status=str(job["status"]), conclusion=job["conclusion"])
-            for job in self._pages(run["jobs_url"], {"filter": "latest", "per_page": 100}, "jobs")
+        jobs = self._facts.remember(  # the jobs of a completed attempt never change
+            ("jobs", self._repo_name.casefold(), newest.id, newest.run_attempt),
+            lambda: tuple(
+                Job(name=str(job["name"]), status=str(job["status"]), conclusion=job["conclusion"])
+                for job in self._pages(newest.jobs_url, {"filter": "latest", "per_page": 100}, "jobs")
+            ),
+            final=lambda _: True,
         )
         return WorkflowRun(
-            id=int(run["id"]),
-            conclusion=run["conclusion"],
-            run_attempt=int(run.get("run_attempt") or 1),
-            created_at=timestamp(run["created_at"]),
-            html_url=str(run["html_url"]),
+            id=newest.id,
+            conclusion=newest.conclusion,
+            run_attempt=newest.run_attempt,
+            created_at=newest.created_at,
+            html_url=newest.html_url,
             jobs=jobs,
         )
 
-    def _newest_counted_run(self) -> dict[str, Any] | None:
-        """The newest completed run of a BRANCH_EVENTS event not passed over, among the newest MAX_RUNS_READ."""
+    def _ci(self) -> CiRead:
+        """The branch's completed CI runs: held, held after a conditional request answered 304, or read."""
+        return self._run.get(lambda: self._held_or_read("ci", self._read_ci))
+
+    def _read_ci(self, etag: str | None) -> CiRead | None:
+        """The completed runs of the CI workflow on the branch, newest first, down to the window's start (at
+        least one page, so the newest counted run is found even when it is older); None when `etag` is
+        given and GitHub answered 304. The URL carries no date, so the conditional request stays valid;
+        the exporter keeps the ETag itself (`Cache-Control: no-store`: a page of runs is too big for the
+        ETag cache at scale)."""
+        start = self._now - timedelta(days=self._settings.lookback_days)
         workflow = self._client.get_repo(self._repo_name).get_workflow(self._settings.ci_workflow)
-        # Only the newest counted run matters: a small page, not PyGithub's 100.
-        params = {"branch": self._settings.branch, "status": "completed", "per_page": RUNS_PER_PAGE}
-        read = 0
-        try:
-            for run in itertools.islice(self._pages(f"{workflow.url}/runs", params, "workflow_runs"), MAX_RUNS_READ):
-                read += 1
-                if run["event"] in BRANCH_EVENTS and run["conclusion"] not in SKIPPED_RUN_CONCLUSIONS:
-                    return run
-        except github.UnknownObjectException:
-            self._raise_unless_repo_exists()
-            raise self._unknown_workflow() from None
-        if read == MAX_RUNS_READ:
+        params: dict[str, Any] = {
+            "branch": self._settings.branch,
+            "status": "completed",
+            "per_page": WINDOW_RUNS_PER_PAGE,
+        }
+        items: list[dict[str, Any]] = []
+        new_etag: str | None = None
+        for page in range(1, MAX_WINDOW_RUNS // WINDOW_RUNS_PER_PAGE + 1):
+            self._raise_if_past_deadline()
+            headers = {"Cache-Control": etag_cache.NO_STORE}
+            if page == 1 and etag is not None:
+                headers["If-None-Match"] = etag
+            try:
+                answer_headers, body = self._client.requester.requestJsonAndCheck(
+                    "GET", f"{workflow.url}/runs", params | ({"page": page} if page > 1 else {}), headers
+                )
+            except github.UnknownObjectException:
+                self._raise_unless_repo_exists()
+                raise self._unknown_workflow() from None
+            if body is None and page == 1 and etag is not None:
+                return None  # 304: nothing changed
+            if page == 1:
+                new_etag = {str(k).lower(): str(v) for k, v in answer_headers.items()}.get("etag")
+            runs = body["workflow_runs"]
+            items.extend(runs)
+            if len(runs) < WINDOW_RUNS_PER_PAGE or timestamp(runs[-1]["created_at"]) < start:
+                break
+        complete = len(items) < MAX_WINDOW_RUNS or timestamp(items[-1]["created_at"]) < start
+        if not complete:
+            logger.warning(
+                "%s: read the newest %d runs of %s on %s only: the CI flow counts are lower bounds",
+                self._repo_name,
+                MAX_WINDOW_RUNS,
+                self._settings.ci_workflow,
+                self._settings.branch,
+            )
+        counted = (item for item in items[:MAX_RUNS_READ] if item["event"] in BRANCH_EVENTS)
+        newest = next((item for item in counted if item["conclusion"] not in SKIPPED_RUN_CONCLUSIONS), None)
+        if newest is None and len(items) >= MAX_RUNS_READ:
             logger.warning(
                 "%s: none of the newest %d completed runs of %s on %s is a %s run that was not %s: no CI data",
                 self._repo_name,
@@ -345,60 +418,19 @@ class RepoSession:
                 "/".join(sorted(BRANCH_EVENTS)),
                 "/".join(sorted(SKIPPED_RUN_CONCLUSIONS)),
             )
-        return None
-
-    def _window_runs_wanted(self) -> bool:
-        """True when a metric reading the window's runs is enabled, so that list is read this refresh anyway."""
-        return not set(CI_RUN_WINDOW_METRICS) <= set(self._settings.metrics_disabled)
-
-    def _newest_counted_run_in_window(self) -> dict[str, Any] | None:
-        """`_newest_counted_run`'s answer read off the window's runs (no request of its own), or None when
-        the window cannot say: its list is the branch's completed runs newest first, the same list
-        `_newest_counted_run` pages through, only cut at the window's start."""
-        read = self._window_runs.get(self._fetch_window_runs)
-        for run in read.items[:MAX_RUNS_READ]:
-            if run["event"] in BRANCH_EVENTS and run["conclusion"] not in SKIPPED_RUN_CONCLUSIONS:
-                return run
-        return None  # older than the window, or none among the newest MAX_RUNS_READ: ask as before
-
-    def _fetch_window_runs(self) -> _WindowRuns:
-        """The completed runs of the CI workflow on the branch created since the window's start, newest first."""
-        start = self._now - timedelta(days=self._settings.lookback_days)
-        # Ask from the start of that UTC day, so the URL (and a conditional request on it) stays the
-        # same all day; the exact window is applied below.
-        asked = start.replace(hour=0, minute=0, second=0, microsecond=0)
-        workflow = self._client.get_repo(self._repo_name).get_workflow(self._settings.ci_workflow)
-        params = {
-            "branch": self._settings.branch,
-            "status": "completed",
-            "created": f">={asked:%Y-%m-%d}",
-            "per_page": WINDOW_RUNS_PER_PAGE,
-        }
-        try:
-            items = list(
-                itertools.islice(self._pages(f"{workflow.url}/runs", params, "workflow_runs"), MAX_WINDOW_RUNS)
-            )
-        except github.UnknownObjectException:
-            self._raise_unless_repo_exists()
-            raise self._unknown_workflow() from None
-        complete = len(items) < MAX_WINDOW_RUNS
-        if not complete:
-            logger.warning(
-                "%s: GitHub lists at most %d runs of %s on %s since %s: the CI flow counts are lower bounds",
-                self._repo_name,
-                MAX_WINDOW_RUNS,
-                self._settings.ci_workflow,
-                self._settings.branch,
-                f"{asked:%Y-%m-%d}",
-            )
-        runs = tuple(
-            _ci_run(item)
-            for item in items
-            if item["event"] in BRANCH_EVENTS
-            and item["status"] == "completed"
-            and start <= timestamp(item["created_at"]) < self._now
+        return CiRead(
+            etag=new_etag,
+            newest=_run_ref(newest) if newest is not None else None,
+            runs=tuple(
+                _ci_run(item)
+                for item in items
+                if item["event"] in BRANCH_EVENTS
+                and item["status"] == "completed"
+                and start <= timestamp(item["created_at"])  # the window's end is applied when used
+            ),
+            complete=complete,
+            scheduled=any(item["event"] == "schedule" for item in items),
         )
-        return _WindowRuns(tuple(items), CiRunWindow(start, self._now, runs, complete))
 
     def _fetch_rerun_attempts(self) -> list[RunAttempt]:
         """Earlier attempts of each window run that succeeded on a re-run, newest first, to the first that
@@ -462,7 +494,8 @@ class RepoSession:
             + (f"its workflows: {listed}" if names else "it has no workflows"),
         )
 
-    def _fetch_commits(self) -> list[Commit]:
+    def _fetch_commits(self) -> tuple[Commit, ...]:
+        """The branch's commits since the start of the window's first UTC day (the window is applied when used)."""
         since = self._now - timedelta(days=self._settings.lookback_days)
         # Ask from the start of that UTC day, so the URL (and a conditional request on it) stays the
         # same all day; the exact window is applied below.
@@ -475,7 +508,7 @@ class RepoSession:
             if not committer or not committer.get("date"):
                 raise SourceError("bad_response", f"commit {str(item['sha'])[:12]} has no committer date")
             committed_at = timestamp(committer["date"])
-            if committed_at < since:
+            if committed_at < asked:
                 continue
             commits.append(
                 Commit(
@@ -485,15 +518,18 @@ class RepoSession:
                     parent_count=len(item["parents"]),
                 )
             )
-        return commits
+        return tuple(commits)
 
 
-@dataclasses.dataclass(frozen=True)
-class _WindowRuns:
-    """The window's runs list as read (every event, for `latest_ci_run`) and the counted runs in it."""
-
-    items: tuple[dict[str, Any], ...]
-    window: CiRunWindow
+def _run_ref(item: dict[str, Any]) -> RunRef:
+    return RunRef(
+        id=int(item["id"]),
+        conclusion=item["conclusion"],
+        run_attempt=int(item.get("run_attempt") or 1),
+        created_at=timestamp(item["created_at"]),
+        html_url=str(item["html_url"]),
+        jobs_url=str(item["jobs_url"]),
+    )
 
 
 def _ci_run(item: dict[str, Any]) -> CiRun:
@@ -532,9 +568,14 @@ class GitHubSource:
         hooks: transport.HttpHooks | None = None,
         wall: Callable[[], float] = time.time,
         stopping: threading.Event | None = None,
+        signals: ChangeSignals | None = None,
     ) -> None:
         self._settings = settings
         self._tokens = tokens
+        # What each repository's last reads found, and what changed since (exporter/changes.py).
+        self.held = HeldStore()
+        self.signals = signals if signals is not None else ChangeSignals()
+        self._retry = ChangeSignals()  # kinds whose read failed: read (not probed) next refresh, quietly
         self._monotonic = monotonic
         # How long a request waits for the refresh's first request with its token: one request's bounds.
         self._first_answer_wait = (settings.github_timeout_seconds + 2.0) * (settings.github_retries + 1)
@@ -559,6 +600,16 @@ class GitHubSource:
             client = self._client(token.get_secret_value() if token is not None else None)
         except Exception as exc:
             raise classify(exc) from None
+        kept = self.held.get(repo)
+        settings = self._settings
+        actions = changes.plan(
+            repo,
+            kept.state(),
+            self.signals.take(repo) | self._retry.take(repo),
+            now.timestamp(),
+            settings.slow_data_seconds,
+            settings.cache_ttl_seconds,
+        )
         return RepoSession(
             client,
             repo,
@@ -569,7 +620,22 @@ class GitHubSource:
             self._monotonic,
             self._stopping,
             self.facts,
+            kept,
+            actions,
+            lambda kind: self._retry.mark(repo, (kind,)),
         )
+
+    def watch(self, repos: Sequence[str]) -> None:
+        """A refresh covers `repos`: what is held of any other repository is forgotten."""
+        self.held.keep_only(repos)
+
+    def note_pushed(self, repo: str, pushed_at: float) -> None:
+        """An account listing shows `repo` last pushed at `pushed_at` (Unix time): its push signal."""
+        self.held.note_pushed(repo, pushed_at)
+
+    def data_ages(self, repos: Sequence[str], now: float) -> Mapping[str, float]:
+        """How long ago each kind of data was last confirmed current, for the least recent of `repos`."""
+        return {str(kind): age for kind, age in self.held.ages(repos, now).items()}
 
     def client(self, deadline: float) -> Github:
         """A client with the current token for a request outside a repository's session (discovery);

@@ -79,11 +79,6 @@ class CiRun:
     updated_at: datetime  # when the latest attempt last changed: its end, for a completed run
 
 
-# The metrics that read `ci_runs()`: while any is enabled the source reads `latest_ci_run()`'s run off the
-# same list instead of a request of its own (checked against the registry by tests/metrics/test_ci_flow.py).
-CI_RUN_WINDOW_METRICS = ("ci.main_red_seconds", "ci.runs", "ci.flaky_runs", "ci.run_duration_seconds")
-
-
 @dataclass(frozen=True)
 class CiRunWindow:
     """The counted completed CI runs created in [start, end), newest first; `complete` is False when

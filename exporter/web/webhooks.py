@@ -16,16 +16,18 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
+from exporter.changes import EVENT_KINDS, Kind
+
 logger = logging.getLogger(__name__)
 
-EVENTS = frozenset({"push", "workflow_run", "pull_request", "deployment_status"})  # what changes a metric
+EVENTS = frozenset(EVENT_KINDS)  # what changes a metric
 OUTCOMES = ("accepted", "ignored", "bad_signature", "unsigned", "too_large", "replayed", "malformed")
 SEEN_MAX_IDS = 10_000
 SEEN_SECONDS = 24 * 3600.0
@@ -37,7 +39,7 @@ class ChangeSink(Protocol):
 
     def watches(self, repo: str) -> bool: ...
 
-    def mark_changed(self, repo: str) -> None: ...
+    def mark_changed(self, repo: str, kinds: Iterable[Kind]) -> None: ...
 
     def record_delivery(self, event: str, outcome: str) -> None: ...
 
@@ -108,8 +110,8 @@ class WebhookReceiver:
             return self._answer(event, "malformed", 400, "expected a JSON object with repository.full_name")
         if not self._sink.watches(repo):
             return self._answer(event, "ignored", 202, "not a repository this exporter watches")
-        self._sink.mark_changed(repo)
-        logger.info("webhook %s for %s: refreshed at the next scrape", event, repo)
+        self._sink.mark_changed(repo, EVENT_KINDS[event])
+        logger.info("webhook %s for %s: %s read at the next scrape", event, repo, "/".join(sorted(EVENT_KINDS[event])))
         return self._answer(event, "accepted", 202, "marked changed: refreshed at the next scrape")
 
     async def _body(self, request: Request) -> bytes:

@@ -27,7 +27,7 @@ def test_a_second_refresh_with_nothing_new_costs_no_point_and_reads_statuses_onl
     requests, points, fresh = cost(fake, exporter.refresher)
     assert (points, fresh) == (0, [])
     assert [r.path for r in fake.requests if r.path.endswith("/statuses")] == [f"/repos/{REPO}/deployments/4/statuses"]
-    assert requests == first[0] - 3  # the three finished deployments' statuses are facts now
+    assert requests == first[0] - 4  # the three finished deployments' statuses and the run's jobs are facts now
 
 
 def test_a_new_deployment_costs_the_list_and_its_statuses(fake: FakeGitHub, wire: Wiring) -> None:
@@ -37,7 +37,7 @@ def test_a_new_deployment_costs_the_list_and_its_statuses(fake: FakeGitHub, wire
     fake.repo(REPO).deployments.append(deployed(3, 3, 0.01))
     requests, points, fresh = cost(fake, exporter.refresher)
     assert (points, fresh) == (2, [f"/repos/{REPO}/deployments", f"/repos/{REPO}/deployments/3/statuses"])
-    assert requests == 5  # runs, jobs and commits unchanged (304), then the two above
+    assert requests == 4  # runs and commits unchanged (304; the run's jobs are a fact), then the two above
 
 
 def test_a_deployment_that_finishes_is_read_once_more_then_kept(fake: FakeGitHub, wire: Wiring) -> None:

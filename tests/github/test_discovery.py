@@ -61,12 +61,14 @@ def discovery_for(fake: FakeGitHub, clock: Clock | None = None, **env: str) -> D
     return Discovery(settings, RepoLister(source, monotonic=clock), wall=clock, monotonic=clock)
 
 
-def listings(fake: FakeGitHub, status: int | None = None) -> int:
-    """Requests for an account's repository list (first pages and the pages after)."""
+def listings(fake: FakeGitHub, status: int | None = None, sort: str = "created") -> int:
+    """Requests for an account's repository list (first pages and the pages after): the full listing
+    (by creation), or with sort="pushed" the recent pushes read between full listings."""
     return sum(
         1
         for request in fake.requests
         if request.path.endswith("/repos")
+        and request.query.get("sort") == sort
         and request.path.split("/")[1] in ("orgs", "users", "organizations", "user")
         and (status is None or request.status == status)
     )
@@ -200,10 +202,11 @@ def test_discovery_lists_again_only_once_its_interval_has_passed_and_then_costs_
         fake.add_repo(org_repo(name))
     exporter = clocked(fake, clock, exporters, EXPORTER_REPOS=f"org:{ORG}")
     assert watched(exporter) == {f"{ORG}/api", f"{ORG}/web"}
-    for _ in range(int(INTERVAL // TTL) - 1):  # refreshes inside the interval list nothing
+    for _ in range(int(INTERVAL // TTL) - 1):  # refreshes inside the interval only read the recent pushes
         clock.advance(TTL)
         exporter.scrape()
     assert (listings(fake), exporter.collector.snapshot.refreshes) == (1, INTERVAL // TTL)
+    assert listings(fake, sort="pushed") == INTERVAL // TTL - 1  # a page each: no repository pushed since
     clock.advance(TTL)
     fake.clear_requests()
     exporter.scrape()

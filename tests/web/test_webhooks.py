@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from exporter.changes import EVENT_KINDS
 from exporter.demo import FakeGitHub
 from tests.clocked import Clock, ClockedExporter, Scrape
 from tests.conftest import NOW, REPO, commit, repo, run
@@ -89,12 +90,12 @@ def test_a_signed_push_marks_the_repository_and_the_next_scrape_refreshes_inside
 
     body = push("OCTO/App")  # GitHub names ignore case
     answer = post(exporter, body, headers(body))
-    assert (answer.status_code, exporter.collector.pending_changes) == (202, ("OCTO/App",))
+    assert (answer.status_code, exporter.collector.pending_changes) == (202, {"OCTO/App": {"commits", "ci"}})
     assert fake.requests == []  # a delivery starts no work: the next scrape does
     after = exporter.scrape()
     assert len(fake.requests) > 0
     assert hotfixes(after) == 2.0
-    assert exporter.collector.pending_changes == ()
+    assert exporter.collector.pending_changes == {}
     assert after.value(DELIVERIES, event="push", outcome="accepted") == 1.0
     fake.clear_requests()
     assert hotfixes(exporter.scrape()) == 2.0 and fake.requests == []  # fresh again until the TTL
@@ -120,7 +121,7 @@ def test_each_event_is_marked_ignored_or_refused_as_it_says(
     answer = post(exporter, body, headers(body, event))
     assert answer.status_code == status
     marked = outcome == "accepted" and event != "ping"
-    assert exporter.collector.pending_changes == ((REPO,) if marked else ())
+    assert exporter.collector.pending_changes == ({REPO: EVENT_KINDS[event]} if marked else {})
     scrape = exporter.scrape()
     assert (len(fake.requests) > 0, hotfixes(scrape)) == ((True, 2.0) if marked else (False, 1.0))
     shown = event if event != "issues" else "other"  # bounded labels: an unknown event is `other`
@@ -159,7 +160,7 @@ def test_a_refused_delivery_changes_nothing(
         head = headers(body)
     answer = post(exporter, body, head)
     assert answer.status_code == status
-    assert exporter.collector.pending_changes == ()
+    assert exporter.collector.pending_changes == {}
     scrape = exporter.scrape()
     assert fake.requests == []  # no refresh
     assert hotfixes(scrape) == (2.0 if case == "replayed" else 1.0)
@@ -196,7 +197,7 @@ def test_webhooks_answer_404_until_a_secret_is_configured(fake: FakeGitHub, cloc
         exporter.close()
     assert answer.status_code == 404
     assert "EXPORTER_WEBHOOK_SECRET" in answer.json()["error"]
-    assert exporter.collector.pending_changes == ()
+    assert exporter.collector.pending_changes == {}
 
 
 def test_the_secret_never_appears_in_an_answer_or_a_log(

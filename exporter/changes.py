@@ -1,0 +1,153 @@
+"""What to ask GitHub about a repository in a refresh: only what may have changed since it was read.
+
+The data a refresh reads comes in four kinds, each with its own freshness bound:
+
+- `ci`, the CI workflow's runs on the branch: one refresh (EXPORTER_CACHE_TTL_SECONDS)*; signal: a
+  conditional request on the runs list.
+- `commits`, the branch's commits in the window: one refresh; signal: the account listing's `pushed_at`.
+- `pulls`, open and merged pull requests, and `deployments`, the deployment source's: within
+  EXPORTER_SLOW_DATA_SECONDS; no cheap signal, so they are read again on a staggered sweep.
+
+A verified webhook (`exporter/web/webhooks.py`) or a push seen in the account listing marks kinds of a
+repository changed (`ChangeSignals`); a marked kind is read at the repository's next session. Without a
+mark, `plan` decides per kind: `read` (ask GitHub, unconditionally or through the ETag cache), `probe`
+(one conditional request: a 304 keeps what is held, at no rate-limit point) or `hold` (no request: the
+held data, re-windowed to the refresh's time, so a commit leaving the window, a red streak growing or a
+pull request turning stale is computed without asking). Data never read is always read.
+
+* `ci` is probed every refresh while it can change without a push to the branch: the newest run failed
+(a re-run is how red turns green), the branch has `schedule` runs, or a push is under an hour old (its
+run may still be going). Otherwise it is probed on the slow sweep: a re-run or dispatch on a green branch
+with no schedule shows within EXPORTER_SLOW_DATA_SECONDS, or at once with the `workflow_run` webhook.
+A repository that no account listing covers has no push signal: its `ci` and `commits` are asked every
+refresh (conditionally), as before.
+
+The sweep is staggered: a repository's slow reads fall at `(k + phase) * period` on the wall clock,
+`phase` a stable hash of its name and `period` the bound less one refresh, so 10,000 repositories read
+about an equal share each refresh and none waits past its bound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, get_args
+
+if TYPE_CHECKING:
+    from exporter.settings import Settings
+
+Kind = Literal["ci", "commits", "pulls", "deployments"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+Action = Literal["read", "probe", "hold"]
+
+# What a webhook event may have changed (the payload itself is never trusted: it only says what to re-read).
+EVENT_KINDS: Mapping[str, frozenset[Kind]] = {
+    "push": frozenset({"commits", "ci"}),
+    "workflow_run": frozenset({"ci", "deployments"}),  # a deploy workflow's runs are deployments too
+    "pull_request": frozenset({"pulls"}),
+    "deployment_status": frozenset({"deployments"}),
+    "deployment": frozenset({"deployments"}),
+    "release": frozenset({"deployments"}),
+}
+PUSH_KINDS: frozenset[Kind] = frozenset({"commits", "ci"})  # what a push seen in a listing marks
+# GitHub's clock and ours may differ: a push this close before a read is read again (a 304 when it was in).
+CLOCK_SKEW_SECONDS = 60.0
+PUSH_WATCH_SECONDS = 3600.0  # after a push, `ci` is probed every refresh this long (its run may be going)
+
+
+@dataclass(frozen=True)
+class HeldState:
+    """What the scheduler needs to know of a repository's held data (wall times, Unix seconds)."""
+
+    read_at: Mapping[Kind, float]  # when each kind held was last confirmed current (read, or probed 304)
+    pushed_at: float | None = None  # the newest push the account listing showed; None: no listing covers it
+    ci_red: bool = False  # the newest counted run did not succeed
+    ci_scheduled: bool = False  # the window has `schedule` runs: the branch's CI runs without pushes
+
+
+def bound(kind: Kind, settings: Settings) -> float:
+    """The freshness `kind` is kept within (see the module docstring)."""
+    slow = kind != "commits" and settings.slow_data_seconds > 0  # ci: a quiet green branch's, on the sweep
+    return settings.slow_data_seconds if slow else settings.cache_ttl_seconds
+
+
+def phase(repo: str) -> float:
+    """A stable fraction in [0, 1) for `repo` (any case), spreading sweeps over their period."""
+    digest = hashlib.blake2b(repo.casefold().encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def sweep_due(repo: str, read_at: float, now: float, period: float) -> bool:
+    """True when one of `repo`'s sweep times `(k + phase) * period` falls in (read_at, now]."""
+    offset = phase(repo) * period
+    return math.floor((now - offset) / period) > math.floor((read_at - offset) / period)
+
+
+def sweep_period(slow_bound: float, refresh_interval: float) -> float:
+    """The sweep's period: a read at the first refresh after a sweep time keeps age under `slow_bound`."""
+    return max(slow_bound - refresh_interval, refresh_interval, 1.0)
+
+
+def plan(
+    repo: str,
+    state: HeldState,
+    marked: frozenset[Kind],
+    now: float,
+    slow_bound: float,
+    refresh_interval: float,
+) -> dict[Kind, Action]:
+    """What to do about each kind of `repo` in a refresh at `now` (see the module docstring)."""
+    period = sweep_period(slow_bound, refresh_interval)
+    swept = slow_bound <= 0  # no slow bound: the slow kinds are asked every refresh
+    watched = state.pushed_at is not None
+    actions: dict[Kind, Action] = {}
+    for kind in KINDS:
+        read_at = state.read_at.get(kind)
+        if read_at is None or kind in marked:
+            actions[kind] = "read"
+        elif kind == "commits":
+            pushed_after = state.pushed_at is not None and state.pushed_at >= read_at - CLOCK_SKEW_SECONDS
+            actions[kind] = "read" if not watched or pushed_after else "hold"
+        elif kind == "ci":
+            recent_push = state.pushed_at is not None and now - state.pushed_at < PUSH_WATCH_SECONDS
+            busy = not watched or state.ci_red or state.ci_scheduled or recent_push
+            actions[kind] = "probe" if busy or swept or sweep_due(repo, read_at, now, period) else "hold"
+        else:
+            actions[kind] = "read" if swept or sweep_due(repo, read_at, now, period) else "hold"
+    return actions
+
+
+class ChangeSignals:
+    """Kinds of repositories marked changed (by webhooks and listings) and not read since (thread-safe).
+
+    A mark is taken when the repository's session starts (`take`): one made while a refresh runs, after
+    that repository was read, waits for the next refresh. Names are matched in any case.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._marks: dict[str, tuple[str, set[Kind]]] = {}  # casefolded name -> (name as marked, kinds)
+
+    def mark(self, repo: str, kinds: Iterable[Kind]) -> None:
+        """`repo`'s `kinds` changed on GitHub."""
+        with self._lock:
+            _, marked = self._marks.setdefault(repo.casefold(), (repo, set()))
+            marked.update(kinds)
+
+    def take(self, repo: str) -> frozenset[Kind]:
+        """The kinds of `repo` marked since the last `take`, forgetting them."""
+        with self._lock:
+            _, marked = self._marks.pop(repo.casefold(), ("", set()))
+            return frozenset(marked)
+
+    def pending(self) -> dict[str, frozenset[Kind]]:
+        """Every repository with marks not taken yet, by name as marked."""
+        with self._lock:
+            return {name: frozenset(kinds) for name, kinds in self._marks.values()}
+
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self._marks)
