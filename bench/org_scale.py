@@ -322,7 +322,7 @@ def _kinds(counts: Mapping[str, int]) -> str:
     total = sum(counts.values())
     if not total:
         return "0"
-    return f"{total} (" + ", ".join(f"{kind} {number}" for kind, number in counts.items()) + ")"
+    return f"{total:,} (" + ", ".join(f"{kind} {number:,}" for kind, number in counts.items()) + ")"
 
 
 def progress(count: int, row: Interval) -> str:
@@ -432,12 +432,14 @@ def report(result: SizeResult, intervals: int) -> str:
     limits = (
         "secondary limits on (900 points/min, 100 concurrent)" if result.secondary_limits else "secondary limits off"
     )
+    fake_mib = result.intervals[-1].counted.fake_rss_kib / 1024 if result.intervals else 0.0
     parts = [
         f"### {result.repos:,} repositories ({result.watched:,} watched), {intervals} intervals of 15 minutes "
         f"after the first read; {limits}, primary 12,500/h; organisation made in {result.generation_seconds:.1f}s; "
         f"took {result.real_seconds:.0f}s",
         "",
-        "Cost per interval (what the fake GitHub saw; the exporter's RSS is this process's, the fake runs apart):",
+        "Cost per interval (what the fake GitHub saw). The RSS is this process's: the exporter's, with the bench's "
+        f"bookkeeping (truths, the scrape's text); the fake runs apart ({fake_mib:.0f} MiB at the end):",
         "",
         cost_table(result),
         "",
