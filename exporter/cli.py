@@ -52,18 +52,36 @@ def build(
     tokens: Credentials | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     wall: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Exporter:
-    """Wire settings → GitHub source → metrics → refresher → collector → registry."""
+    """Wire settings → GitHub source → metrics → refresher → collector → registry; every part reads
+    time from `clock`, `wall` and `monotonic` (a benchmark in simulated time passes its own)."""
     metrics = default_registry().configured(settings)
     stopping = threading.Event()  # set at shutdown: the refresh stops between repositories and pages
-    source = GitHubSource(settings, tokens or credentials_for(settings), stopping=stopping)
-    lister = RepoLister(source, stopping=stopping)
-    discovery = Discovery(settings, lister, wall=wall, feed=lister.pushed_since, on_pushed=source.note_pushed)
+    source = GitHubSource(settings, tokens or credentials_for(settings), monotonic, wall=wall, stopping=stopping)
+    lister = RepoLister(source, monotonic=monotonic, stopping=stopping)
+    discovery = Discovery(
+        settings,
+        lister,
+        wall=wall,
+        monotonic=monotonic,
+        feed=lister.pushed_since,
+        on_pushed=source.note_pushed,
+    )
     repos = sharded(discovery, Shard(settings.shard_index, settings.shards))
     refresher = Refresher(
-        settings, metrics, source, clock=clock, stopping=stopping, repos=repos, discovery=discovery.status
+        settings,
+        metrics,
+        source,
+        clock=clock,
+        monotonic=monotonic,
+        stopping=stopping,
+        repos=repos,
+        discovery=discovery.status,
     )
-    collector = HealthCollector(settings, metrics, refresher, wall=wall, stopping=stopping, signals=source.signals)
+    collector = HealthCollector(
+        settings, metrics, refresher, wall=wall, monotonic=monotonic, stopping=stopping, signals=source.signals
+    )
     registry = CollectorRegistry(auto_describe=True)
     registry.register(collector)
     return Exporter(settings, metrics, refresher, collector, registry)
