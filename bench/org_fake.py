@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
@@ -85,6 +85,7 @@ class Counted:
     peak_points_per_minute: int = 0
     peak_concurrency: int = 0
     fake_rss_kib: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)  # requests by what they asked for (`request_kind`)
 
 
 class _Child:
@@ -138,6 +139,7 @@ class _Child:
             ),
             peak_concurrency=peak_concurrency,
             fake_rss_kib=memory_kib(os.getpid())[0],
+            by_kind=dict(Counter(request_kind(request.path, request.query) for request in requests)),
         )
         self._refused_before, self._minute_points_before = refused, points
         return counted
@@ -177,6 +179,16 @@ def _plant(repo: FakeRepo, metric: str, at: datetime, rng: random.Random) -> Non
         organisation.fork_pull(repo, at)
     else:
         organisation.redeploy(repo, at, rng, state="success")
+
+
+def request_kind(path: str, query: dict[str, str]) -> str:
+    """What a request asked for, in a word: the rows of the bench's cost-by-kind table."""
+    if path.endswith("/repos"):
+        return "listing (pushes)" if query.get("sort") == "pushed" else "listing (full)"
+    for ending in ("/runs", "/jobs", "/commits", "/pulls", "/deployments", "/statuses", "/releases"):
+        if path.endswith(ending):
+            return ending[1:]
+    return "attempts" if "/attempts/" in path else "compare" if "/compare/" in path else "other"
 
 
 def memory_kib(pid: int) -> tuple[int, int]:

@@ -384,6 +384,14 @@ def cost_table(result: SizeResult) -> str:
     return table(rows)
 
 
+def cost_by_kind_table(result: SizeResult) -> str:
+    """Requests per interval by what they asked for (bench/org_fake.py `request_kind`)."""
+    kinds = sorted({kind for row in result.intervals for kind in row.counted.by_kind})
+    rows: list[list[object]] = [["interval", *kinds]]
+    rows += [[row.index, *(f"{row.counted.by_kind.get(kind, 0):,}" for kind in kinds)] for row in result.intervals]
+    return table(rows)
+
+
 def correctness_table(result: SizeResult) -> str:
     header: list[object] = ["interval", *METRICS]
     rows: list[list[object]] = [header]
@@ -442,6 +450,10 @@ def report(result: SizeResult, intervals: int) -> str:
         f"bookkeeping (truths, the scrape's text); the fake runs apart ({fake_mib:.0f} MiB at the end):",
         "",
         cost_table(result),
+        "",
+        "Requests per interval by what they asked for:",
+        "",
+        cost_by_kind_table(result),
         "",
         "Repositories whose served value is wrong at the interval's end, by the kind of their latest change "
         "(none: unchanged since the first read), and how many of them have no value served at all:",

@@ -15,10 +15,12 @@ mark, `plan` decides per kind: `read` (ask GitHub, unconditionally or through th
 held data, re-windowed to the refresh's time, so a commit leaving the window, a red streak growing or a
 pull request turning stale is computed without asking). Data never read is always read.
 
-* `ci` is probed every refresh while it can change without a push to the branch: the newest run failed
-(a re-run is how red turns green), the branch has `schedule` runs, or a push is under an hour old (its
-run may still be going). Otherwise it is probed on the slow sweep: a re-run or dispatch on a green branch
-with no schedule shows within EXPORTER_SLOW_DATA_SECONDS, or at once with the `workflow_run` webhook.
+* `ci` is probed every refresh for every repository while that costs at most QUIET_PROBE_SHARE of the
+refresh interval's request budget (EXPORTER_GITHUB_POINTS_PER_MINUTE); past it (about 6,000 repositories
+a 15-minute interval at the default pace) only while it can change without a push to the branch: the
+newest run failed (a re-run is how red turns green), the branch has `schedule` runs, or a push is under an
+hour old (its run may still be going). A quiet green branch's is then probed on the slow sweep: a re-run
+or dispatch there shows within EXPORTER_SLOW_DATA_SECONDS, or at once with the `workflow_run` webhook.
 A repository that no account listing covers has no push signal: its `ci` and `commits` are asked every
 refresh (conditionally), as before.
 
@@ -55,7 +57,10 @@ EVENT_KINDS: Mapping[str, frozenset[Kind]] = {
 PUSH_KINDS: frozenset[Kind] = frozenset({"commits", "ci"})  # what a push seen in a listing marks
 # GitHub's clock and ours may differ: a push this close before a read is read again (a 304 when it was in).
 CLOCK_SKEW_SECONDS = 60.0
-PUSH_WATCH_SECONDS = 3600.0  # after a push, `ci` is probed every refresh this long (its run may be going)
+PUSH_WATCH_SECONDS = 3600.0
+# The share of a refresh interval's request budget that probing every repository's CI may take; the rest is
+# for reading what changed and for the sweep.
+QUIET_PROBE_SHARE = 0.6  # after a push, `ci` is probed every refresh this long (its run may be going)
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,16 @@ class HeldState:
     ci_scheduled: bool = False  # the window has `schedule` runs: the branch's CI runs without pushes
 
 
-def bound(kind: Kind, settings: Settings) -> float:
-    """The freshness `kind` is kept within (see the module docstring)."""
-    slow = kind != "commits" and settings.slow_data_seconds > 0  # ci: a quiet green branch's, on the sweep
-    return settings.slow_data_seconds if slow else settings.cache_ttl_seconds
+def bound(kind: Kind, settings: Settings, repos: int) -> float:
+    """The freshness `kind` is kept within when `repos` repositories are watched (see the module docstring)."""
+    fast = kind == "commits" or (kind == "ci" and probes_every_refresh(repos, settings))
+    return settings.cache_ttl_seconds if fast or settings.slow_data_seconds <= 0 else settings.slow_data_seconds
+
+
+def probes_every_refresh(repos: int, settings: Settings) -> bool:
+    """True when probing the CI of `repos` repositories every refresh fits QUIET_PROBE_SHARE of the budget."""
+    interval_minutes = max(settings.cache_ttl_seconds, 60.0) / 60
+    return repos <= QUIET_PROBE_SHARE * settings.github_points_per_minute * interval_minutes
 
 
 def phase(repo: str) -> float:
@@ -98,6 +109,7 @@ def plan(
     now: float,
     slow_bound: float,
     refresh_interval: float,
+    probe_every_ci: bool = True,
 ) -> dict[Kind, Action]:
     """What to do about each kind of `repo` in a refresh at `now` (see the module docstring)."""
     period = sweep_period(slow_bound, refresh_interval)
@@ -113,7 +125,7 @@ def plan(
             actions[kind] = "read" if not watched or pushed_after else "hold"
         elif kind == "ci":
             recent_push = state.pushed_at is not None and now - state.pushed_at < PUSH_WATCH_SECONDS
-            busy = not watched or state.ci_red or state.ci_scheduled or recent_push
+            busy = probe_every_ci or not watched or state.ci_red or state.ci_scheduled or recent_push
             actions[kind] = "probe" if busy or swept or sweep_due(repo, read_at, now, period) else "hold"
         else:
             actions[kind] = "read" if swept or sweep_due(repo, read_at, now, period) else "hold"

@@ -67,6 +67,7 @@ def build(
         monotonic=monotonic,
         feed=lister.pushed_since,
         on_pushed=source.note_pushed,
+        on_vouched=source.vouch,
     )
     repos = sharded(discovery, Shard(settings.shard_index, settings.shards))
     refresher = Refresher(

@@ -299,7 +299,8 @@ class HealthCollector(Collector):
             for kind in KINDS:
                 if kind in ages:
                     age.add_metric([kind], ages[kind])
-                bound.add_metric([kind], changes.bound(kind, self._settings))
+                watched = len(snapshot.last.repos) if snapshot.last is not None else len(self._settings.repos)
+                bound.add_metric([kind], changes.bound(kind, self._settings, watched))
         yield age
         yield bound
 

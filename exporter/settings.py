@@ -250,6 +250,7 @@ class Settings(BaseModel):
 
     # What changed (exporter/changes.py): pull requests and deployments, which no cheap signal announces, are
     # read again on a staggered sweep that keeps each within this bound (0: every refresh).
+    github_points_per_minute: int = 720  # PLACEHOLDER until the pacer lands
     slow_data_seconds: float = Field(3600.0, alias="EXPORTER_SLOW_DATA_SECONDS", ge=0, le=7 * 86400)
 
     @field_validator("repos")

@@ -78,6 +78,7 @@ class ClockedExporter:
             monotonic=clock,
             feed=lister.pushed_since,
             on_pushed=self.source.note_pushed,
+            on_vouched=self.source.vouch,
         )
         self.refresher = Refresher(
             self.settings,

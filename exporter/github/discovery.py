@@ -173,6 +173,7 @@ class Discovery:
         monotonic: Callable[[], float] = time.monotonic,
         feed: PushFeed | None = None,
         on_pushed: Callable[[str, float], None] | None = None,
+        on_vouched: Callable[[Sequence[str], float], None] | None = None,
     ) -> None:
         self._settings = settings
         self._lister = lister
@@ -180,6 +181,7 @@ class Discovery:
         # full listings `feed` asks each account for what was pushed since the newest push it showed.
         self._feed = feed
         self._on_pushed = on_pushed
+        self._on_vouched = on_vouched  # (repositories, wall time): the listing showed every push to them until then
         self._newest_push: dict[RepoOwner, float] = {}
         self._wall = wall
         self._monotonic = monotonic
@@ -220,6 +222,7 @@ class Discovery:
 
     def _list(self, owner: RepoOwner, deadline: float) -> None:
         before = self._lists.get(owner)
+        asked_at = self._wall()
         try:
             listed = self._lister(owner, deadline)
         except Exception as exc:
@@ -241,9 +244,9 @@ class Discovery:
                     error,
                 )
             return
-        self._note_pushes(owner, listed)
         kept = tuple(sorted((repo.full_name for repo in listed if self._wanted(repo)), key=str.casefold))
         self._lists[owner] = kept
+        self._note_pushes(owner, listed, asked_at)
         self._listed_at[owner] = (self._monotonic(), self._wall())
         if before != kept:
             added = sorted(set(kept) - set(before or ()))
@@ -261,6 +264,7 @@ class Discovery:
 
     def _read_feed(self, owner: RepoOwner, deadline: float) -> None:
         assert self._feed is not None
+        asked_at = self._wall()
         try:
             pushed = self._feed(owner, self._newest_push[owner], deadline)
         except Exception as exc:  # the next feed asks from the same push on: nothing is missed, only later
@@ -268,14 +272,16 @@ class Discovery:
             self._errors[owner][error.reason] += 1
             logger.warning("discovery: reading %s's recent pushes failed (%s): %s", owner, error.reason, error)
             return
-        self._note_pushes(owner, pushed)
+        self._note_pushes(owner, pushed, asked_at)
 
-    def _note_pushes(self, owner: RepoOwner, listed: Sequence[ListedRepo]) -> None:
+    def _note_pushes(self, owner: RepoOwner, listed: Sequence[ListedRepo], asked_at: float) -> None:
         if self._on_pushed is None:
             return
         for repo in listed:
             if repo.pushed_at is not None:
                 self._on_pushed(repo.full_name, repo.pushed_at)
+        if self._on_vouched is not None and owner in self._lists:
+            self._on_vouched(self._lists[owner], asked_at)
         newest = max((repo.pushed_at for repo in listed if repo.pushed_at is not None), default=None)
         if newest is not None:
             self._newest_push[owner] = max(newest, self._newest_push.get(owner, newest))

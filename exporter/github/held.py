@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from exporter.changes import KINDS, HeldState, Kind
+from exporter.changes import CLOCK_SKEW_SECONDS, KINDS, HeldState, Kind
 from exporter.metrics.repo_data import (
     CiRun,
     CiRunWindow,
@@ -68,6 +68,7 @@ class HeldRepo:
 
     read_at: dict[str, float] = field(default_factory=dict)  # wall time each dataset was last confirmed current
     pushed_at: float | None = None  # the newest push an account listing showed (None: no listing covers it)
+    vouched_at: float | None = None  # when an account listing last showed no push newer than `pushed_at`
     ci: CiRead | None = None
     commits: tuple[Commit, ...] | None = None  # read since the start of the window's first day
     open_pulls: tuple[PullRequest, ...] | None = None
@@ -80,6 +81,10 @@ class HeldRepo:
         for dataset, kind in DATASETS.items():
             if dataset in self.read_at:
                 read_at[kind] = min(read_at.get(kind, self.read_at[dataset]), self.read_at[dataset])
+        commits = read_at.get("commits")
+        quiet = commits is not None and self.pushed_at is not None and self.pushed_at < commits - CLOCK_SKEW_SECONDS
+        if quiet and commits is not None and self.vouched_at is not None:  # no push since: current as of the listing
+            read_at["commits"] = max(commits, self.vouched_at)
         newest = self.ci.newest if self.ci is not None else None
         return HeldState(
             read_at=read_at,
@@ -109,6 +114,14 @@ class HeldStore:
         with self._lock:
             held = self._repos.setdefault(repo.casefold(), HeldRepo())
             held.pushed_at = max(pushed_at, held.pushed_at or pushed_at)
+
+    def vouch(self, repos: Iterable[str], at: float) -> None:
+        """An account listing at `at` showed every push to `repos` up to then (their `pushed_at` is current)."""
+        with self._lock:
+            for repo in repos:
+                held = self._repos.get(repo.casefold())
+                if held is not None and held.pushed_at is not None:
+                    held.vouched_at = at
 
     def keep_only(self, repos: Iterable[str]) -> None:
         """Forget the repositories no longer watched, so that what is held stays bounded by what is watched."""

@@ -576,6 +576,7 @@ class GitHubSource:
         self.held = HeldStore()
         self.signals = signals if signals is not None else ChangeSignals()
         self._retry = ChangeSignals()  # kinds whose read failed: read (not probed) next refresh, quietly
+        self._probe_every_ci = True  # while the budget allows (`watch`)
         self._monotonic = monotonic
         # How long a request waits for the refresh's first request with its token: one request's bounds.
         self._first_answer_wait = (settings.github_timeout_seconds + 2.0) * (settings.github_retries + 1)
@@ -609,6 +610,7 @@ class GitHubSource:
             now.timestamp(),
             settings.slow_data_seconds,
             settings.cache_ttl_seconds,
+            self._probe_every_ci,
         )
         return RepoSession(
             client,
@@ -628,10 +630,15 @@ class GitHubSource:
     def watch(self, repos: Sequence[str]) -> None:
         """A refresh covers `repos`: what is held of any other repository is forgotten."""
         self.held.keep_only(repos)
+        self._probe_every_ci = changes.probes_every_refresh(len(repos), self._settings)
 
     def note_pushed(self, repo: str, pushed_at: float) -> None:
         """An account listing shows `repo` last pushed at `pushed_at` (Unix time): its push signal."""
         self.held.note_pushed(repo, pushed_at)
+
+    def vouch(self, repos: Sequence[str], at: float) -> None:
+        """An account listing at `at` (Unix time) showed every push to `repos` until then."""
+        self.held.vouch(repos, at)
 
     def data_ages(self, repos: Sequence[str], now: float) -> Mapping[str, float]:
         """How long ago each kind of data was last confirmed current, for the least recent of `repos`."""

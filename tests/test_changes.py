@@ -1,0 +1,299 @@
+"""Asking only about what changed (exporter/changes.py): each kind of change shows within its bound, and
+what did not change costs no rate-limit point.
+
+An exporter discovers `org:octo-org` (so pushes come from the account listing) on a clock the test moves
+a refresh interval at a time; the fake GitHub changes as GitHub would between scrapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from exporter import changes
+from exporter.changes import HeldState, plan, sweep_due, sweep_period
+from exporter.demo import FakeGitHub
+from exporter.demo.model import FakeDeployment, FakeDeploymentStatus, FakePull, FakeRepo
+from tests.clocked import Clock, ClockedExporter, Scrape
+from tests.conftest import NOW, commit, only_on, run
+
+ORG = "octo-org"
+TTL = 900.0
+SLOW = 3600.0
+PERIOD = sweep_period(SLOW, TTL)
+OLD_SHA = f"{1:040x}"  # the first commit's
+ENV = {
+    "EXPORTER_REPOS": f"org:{ORG}",
+    "EXPORTER_CACHE_TTL_SECONDS": str(TTL),
+    "EXPORTER_SLOW_DATA_SECONDS": str(SLOW),
+    "EXPORTER_MAX_STALENESS_SECONDS": "86400",
+    "EXPORTER_PR_STALE_DAYS": "1",
+    **only_on("prs.open", "prs.stale", "dora.deployments"),
+}
+
+
+def quiet_name(start: float, refreshes: int) -> str:
+    """A repository name whose slow sweep does not fall in the `refreshes` intervals after `start`, so a
+    test can tell a sweep from a change it made."""
+    for n in range(1000):
+        name = f"{ORG}/app{n}"
+        if not sweep_due(name, start, start + refreshes * TTL, PERIOD):
+            return name
+    raise AssertionError("no such name")  # 1000 phases: cannot happen while the period is over an interval
+
+
+def org_repo(name: str) -> FakeRepo:
+    """Green CI, a hotfix a day ago, an open pull request, a deployment a day ago."""
+    return FakeRepo(
+        name,
+        runs=[run(1, "success", minutes_ago=60)],
+        commits={"main": [commit(1, "hotfix: a", days_ago=1.0)]},
+        pulls=[FakePull(1, "Change 1", NOW - timedelta(hours=2))],
+        deployments=[deployment(1, NOW - timedelta(days=1))],
+    )
+
+
+def deployment(number: int, at: object, sha: str = OLD_SHA) -> FakeDeployment:
+    statuses = [FakeDeploymentStatus("success", at + timedelta(minutes=5))]  # type: ignore[operator]
+    return FakeDeployment(number, sha, at, statuses=statuses)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def made() -> Iterator[list[ClockedExporter]]:
+    built: list[ClockedExporter] = []
+    try:
+        yield built
+    finally:
+        for exporter in built:
+            exporter.close()
+
+
+@pytest.fixture
+def watched(fake: FakeGitHub, clock: Clock, made: list[ClockedExporter]) -> tuple[ClockedExporter, str]:
+    """An exporter watching one repository (not swept in the next two intervals), after its first read."""
+    name = quiet_name(clock.now, 2)
+    fake.add_repo(org_repo(name))
+    exporter = ClockedExporter(fake, clock, **ENV)
+    made.append(exporter)
+    first = exporter.scrape()
+    assert value(first, "commits_hotfix", name) == 1.0
+    assert value(first, "prs_open", name) == 1.0
+    return exporter, name
+
+
+def value(scrape: Scrape, metric: str, repo: str) -> float | None:
+    labels = {"repo": repo, "branch": "main"} | ({"workflow": "checks.yml"} if metric.startswith("ci_") else {})
+    return scrape.value(metric, **labels)
+
+
+def next_refresh(exporter: ClockedExporter) -> Scrape:
+    """One refresh interval on, a scrape (which refreshes), with the requests it made recorded alone."""
+    exporter.clock.advance(TTL)
+    exporter.fake.clear_requests()
+    return exporter.scrape()
+
+
+def asked(fake: FakeGitHub) -> list[str]:
+    """What the recorded requests asked for, by the end of their path, in order."""
+    return [request.path.rsplit("/", 1)[-1] for request in fake.requests]
+
+
+def charged(fake: FakeGitHub) -> int:
+    """The recorded requests GitHub charges a rate-limit point for (a 304 costs none)."""
+    return sum(1 for request in fake.requests if request.status != 304)
+
+
+# --- what did not change -------------------------------------------------------------------------
+
+
+def test_a_refresh_with_nothing_changed_asks_the_pushes_and_the_runs_only_and_costs_no_point(
+    watched: tuple[ClockedExporter, str],
+) -> None:
+    exporter, name = watched
+    next_refresh(exporter)  # the first read of the recent pushes costs its point; it is conditional after
+    scrape = next_refresh(exporter)
+    assert sorted(asked(exporter.fake)) == ["repos", "runs"]  # the account's recent pushes, the CI probe
+    assert charged(exporter.fake) == 0
+    assert (value(scrape, "commits_hotfix", name), value(scrape, "prs_open", name)) == (1.0, 1.0)
+
+
+# --- each kind of change, within its bound --------------------------------------------------------
+
+
+def test_a_push_shows_at_the_next_refresh(watched: tuple[ClockedExporter, str], clock: Clock) -> None:
+    exporter, name = watched
+    pushed = exporter.fake.repo(name)
+    pushed.commits["main"].append(dataclasses.replace(commit(2, "hotfix: b"), committer_date=clock.datetime()))
+    pushed.runs.append(dataclasses.replace(run(2, "failure"), created_at=clock.datetime()))
+    scrape = next_refresh(exporter)
+    assert value(scrape, "commits_hotfix", name) == 2.0
+    assert value(scrape, "ci_tests_passing_on_main", name) == 0.0
+    assert "commits" in asked(exporter.fake)
+
+
+def test_a_scheduled_run_on_an_old_commit_shows_at_the_next_refresh_though_nothing_was_pushed(
+    watched: tuple[ClockedExporter, str], clock: Clock
+) -> None:
+    exporter, name = watched
+    scheduled = dataclasses.replace(run(2, "failure", event="schedule", head_sha=OLD_SHA), created_at=clock.datetime())
+    exporter.fake.repo(name).runs.append(scheduled)
+    scrape = next_refresh(exporter)
+    assert value(scrape, "ci_tests_passing_on_main", name) == 0.0
+    assert "commits" not in asked(exporter.fake)  # no push: the commits are not asked for
+
+
+def test_a_rerun_that_turns_main_green_shows_at_the_next_refresh(
+    fake: FakeGitHub, clock: Clock, made: list[ClockedExporter]
+) -> None:
+    name = quiet_name(clock.now, 1)
+    red = org_repo(name)
+    red.runs = [run(1, "failure", minutes_ago=60)]
+    fake.add_repo(red)
+    exporter = ClockedExporter(fake, clock, **ENV)
+    made.append(exporter)
+    assert value(exporter.scrape(), "ci_tests_passing_on_main", name) == 0.0
+    red.runs[0] = dataclasses.replace(red.runs[0], conclusion="success", run_attempt=2)
+    assert value(next_refresh(exporter), "ci_tests_passing_on_main", name) == 1.0
+
+
+def refreshes_until(exporter: ClockedExporter, shown: object, most: int) -> tuple[int, list[list[str]]]:
+    """Refresh an interval at a time until `shown(scrape)` holds (at most `most` times): how many it took,
+    and what each refresh asked for."""
+    asks: list[list[str]] = []
+    for count in range(1, most + 1):
+        scrape = next_refresh(exporter)
+        asks.append(asked(exporter.fake))
+        if shown(scrape):  # type: ignore[operator]
+            return count, asks
+    raise AssertionError(f"not shown after {most} refreshes; asked {asks}")
+
+
+def test_a_pull_request_from_a_fork_shows_within_the_slow_bound_read_on_the_sweep_only(
+    watched: tuple[ClockedExporter, str], clock: Clock
+) -> None:
+    exporter, name = watched
+    fork = FakePull(2, "From a fork", clock.datetime(), fork="someone/app", head_ref="main")
+    exporter.fake.repo(name).pulls.append(fork)
+    count, asks = refreshes_until(exporter, lambda s: value(s, "prs_open", name) == 2.0, int(SLOW // TTL))
+    assert count * TTL <= SLOW
+    assert all("pulls" not in ask for ask in asks[:-1]) and "pulls" in asks[-1]  # read when its sweep came
+
+
+def test_a_redeploy_of_an_old_commit_shows_within_the_slow_bound(
+    watched: tuple[ClockedExporter, str], clock: Clock
+) -> None:
+    exporter, name = watched
+    exporter.fake.repo(name).deployments.append(deployment(2, clock.datetime()))
+    count, asks = refreshes_until(exporter, lambda s: value(s, "dora_deployments", name) == 2.0, int(SLOW // TTL))
+    assert count * TTL <= SLOW
+    assert all("deployments" not in ask for ask in asks[:-1])
+
+
+# --- time alone -----------------------------------------------------------------------------------
+
+
+def test_time_alone_moves_a_hotfix_out_of_the_window_and_makes_a_pull_request_stale_without_asking(
+    fake: FakeGitHub, clock: Clock, made: list[ClockedExporter]
+) -> None:
+    name = quiet_name(clock.now, 1)
+    aging = org_repo(name)
+    aging.commits["main"] = [commit(1, "hotfix: old", days_ago=7 - 0.5 * TTL / 86400), commit(2, "hotfix: new")]
+    aging.pulls = [FakePull(1, "Quiet", NOW - timedelta(days=2), updated_at=NOW - timedelta(days=1, seconds=-60))]
+    fake.add_repo(aging)
+    exporter = ClockedExporter(fake, clock, **ENV)
+    made.append(exporter)
+    first = exporter.scrape()
+    assert (value(first, "commits_hotfix", name), value(first, "prs_stale", name)) == (2.0, 0.0)
+    later = next_refresh(exporter)
+    assert (value(later, "commits_hotfix", name), value(later, "prs_stale", name)) == (1.0, 1.0)
+    assert "commits" not in asked(fake) and "pulls" not in asked(fake)
+
+
+# --- the plan, on its own -------------------------------------------------------------------------
+
+
+def test_data_never_read_is_read_and_marked_kinds_are_read_again() -> None:
+    never = plan("o/r", HeldState(read_at={}), frozenset(), NOW.timestamp(), SLOW, TTL)
+    assert set(never.values()) == {"read"}
+    held = HeldState(read_at=dict.fromkeys(changes.KINDS, NOW.timestamp()), pushed_at=NOW.timestamp() - 86400)
+    marked = plan("o/r", held, frozenset({"pulls"}), NOW.timestamp() + 1, SLOW, TTL, probe_every_ci=False)
+    assert marked == {"ci": "hold", "commits": "hold", "pulls": "read", "deployments": "hold"}
+
+
+def test_without_an_account_listing_the_commits_are_asked_every_refresh() -> None:
+    held = HeldState(read_at=dict.fromkeys(changes.KINDS, NOW.timestamp()))  # pushed_at unknown
+    assert plan("o/r", held, frozenset(), NOW.timestamp() + TTL, SLOW, TTL)["commits"] == "read"
+
+
+def test_a_quiet_green_branchs_ci_waits_for_the_sweep_when_probing_every_one_does_not_fit() -> None:
+    at = NOW.timestamp()
+    quiet = HeldState(read_at=dict.fromkeys(changes.KINDS, at), pushed_at=at - 86400)
+    for state in (quiet, dataclasses.replace(quiet, ci_red=True), dataclasses.replace(quiet, ci_scheduled=True)):
+        assert plan("o/r", state, frozenset(), at + TTL, SLOW, TTL)["ci"] == "probe"  # it fits: every refresh
+    name = quiet_name(at, 1)
+    assert plan(name, quiet, frozenset(), at + TTL, SLOW, TTL, probe_every_ci=False)["ci"] == "hold"
+    for busy in (dataclasses.replace(quiet, ci_red=True), dataclasses.replace(quiet, pushed_at=at)):
+        assert plan(name, busy, frozenset(), at + TTL, SLOW, TTL, probe_every_ci=False)["ci"] == "probe"
+
+
+def test_the_sweep_reads_each_repository_once_a_period_and_an_even_share_each_interval() -> None:
+    names = [f"org/repo-{n}" for n in range(10_000)]
+    start = NOW.timestamp()
+    shares = [sum(sweep_due(name, start + k * TTL, start + (k + 1) * TTL, PERIOD) for name in names) for k in range(8)]
+    expected = len(names) * TTL / PERIOD
+    assert all(abs(share - expected) < 0.05 * expected for share in shares), (shares, expected)
+    assert all(sweep_due(name, start, start + PERIOD, PERIOD) for name in names)  # none waits past a period
+
+
+# --- webhooks: at once ------------------------------------------------------------------------------
+
+
+def test_a_pull_request_delivery_reads_that_repositorys_pull_requests_at_the_next_scrape_inside_the_ttl(
+    fake: FakeGitHub, clock: Clock, made: list[ClockedExporter]
+) -> None:
+    name = quiet_name(clock.now, 1)
+    fake.add_repo(org_repo(name))
+    exporter = ClockedExporter(fake, clock, EXPORTER_WEBHOOK_SECRET=SECRET, **ENV)
+    made.append(exporter)
+    exporter.scrape()
+    fake.repo(name).pulls.append(FakePull(2, "From a fork", clock.datetime(), fork="someone/app", head_ref="main"))
+    clock.advance(60)  # well inside the TTL
+    assert deliver(exporter, "pull_request", name).status_code == 202
+    fake.clear_requests()
+    scrape = exporter.scrape()
+    assert value(scrape, "prs_open", name) == 2.0
+    assert "pulls" in asked(fake) and "deployments" not in asked(fake) and "commits" not in asked(fake)
+
+
+SECRET = "webhook secret"
+
+
+def deliver(exporter: ClockedExporter, event: str, repo: str) -> httpx.Response:
+    """One signed delivery of `event` for `repo` to POST /webhook, in process."""
+    body = json.dumps({"action": "opened", "repository": {"full_name": repo}}).encode()
+    head = {
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": f"delivery-{event}-{repo}",
+        "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+        "Content-Type": "application/json",
+    }
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=exporter.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://exporter") as client:
+            return await client.post("/webhook", content=body, headers=head)
+
+    return asyncio.run(send())
