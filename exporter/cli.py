@@ -52,17 +52,26 @@ def build(
     tokens: Credentials | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     wall: Callable[[], float] = time.time,
+    pacing_clock: Callable[[], float] = time.monotonic,
+    pacing_sleep: Callable[[float], None] | None = None,
 ) -> Exporter:
-    """Wire settings → GitHub source → metrics → refresher → collector → registry."""
+    """Wire settings → GitHub source → metrics → refresher → collector → registry (`pacing_sleep`
+    None: the pacer waits on the shutdown event, real time)."""
     metrics = default_registry().configured(settings)
     stopping = threading.Event()  # set at shutdown: the refresh stops between repositories and pages
-    source = GitHubSource(settings, tokens or credentials_for(settings), stopping=stopping)
+    source = GitHubSource(
+        settings,
+        tokens or credentials_for(settings),
+        stopping=stopping,
+        pacing_clock=pacing_clock,
+        pacing_sleep=pacing_sleep,
+    )
     discovery = Discovery(settings, RepoLister(source, stopping=stopping), wall=wall)
     repos = sharded(discovery, Shard(settings.shard_index, settings.shards))
     refresher = Refresher(
         settings, metrics, source, clock=clock, stopping=stopping, repos=repos, discovery=discovery.status
     )
-    collector = HealthCollector(settings, metrics, refresher, wall=wall, stopping=stopping)
+    collector = HealthCollector(settings, metrics, refresher, wall=wall, stopping=stopping, pacing=source.pacer.stats)
     registry = CollectorRegistry(auto_describe=True)
     registry.register(collector)
     return Exporter(settings, metrics, refresher, collector, registry)
