@@ -78,7 +78,7 @@ class RequestPacer:
         self._stopping = stopping if stopping is not None else threading.Event()
         # Without an injected sleep, wait on the stopping event: a shutdown ends the wait at once.
         self._sleep = sleep if sleep is not None else self._stopping.wait
-        self._recheck = recheck  # asked again after a wait: GitHub may have said "slow down" meanwhile
+        self._recheck = recheck  # asked again after a wait
         self._lock = threading.Condition()
         self._turns: deque[float] = deque(maxlen=points_per_minute)  # the last P turns booked
         self._next = -math.inf  # GCRA's theoretical time of the next turn
@@ -114,11 +114,12 @@ class RequestPacer:
                     self._sleep(turn - self._clock())
                 finally:
                     self._count_waiting(-1)
-            if self._stopping.is_set():
-                raise _shutdown()
-            refused = self._recheck() if paced and self._recheck is not None else None
-            if refused is not None:
-                raise refused
+            if paced:  # a wait may have been ended by a shutdown, or GitHub may have said "slow down" meanwhile
+                if self._stopping.is_set():
+                    raise _shutdown()
+                refused = self._recheck() if self._recheck is not None else None
+                if refused is not None:
+                    raise refused
             with self._lock:
                 self._sent += 1
                 if paced:
@@ -162,11 +163,12 @@ class RequestPacer:
             return True
 
     def _book(self, limit: float) -> float:
-        """Book the next turn, or fail at once when it comes after `limit`."""
+        """Book the next turn, or fail at once when it would have to wait past `limit` (a turn that is
+        now is never refused here: the deadline itself is the refresh's to enforce)."""
         with self._lock:
             now = self._clock()
             turn = self._turn_after(now)
-            if turn > limit:
+            if turn > now and turn > limit:
                 self._refused += 1
                 raise SourceError(
                     "timeout",

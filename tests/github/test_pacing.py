@@ -146,7 +146,8 @@ def test_under_sustained_demand_every_minute_carries_exactly_the_points_a_minute
 def test_a_request_whose_turn_comes_after_its_time_fails_at_once_naming_the_setting() -> None:
     clock = SimulatedTime()
     pacer = RequestPacer(1, 50, max_wait=600, clock=clock, sleep=clock.sleep)
-    assert send_times(pacer, clock, 1) == [0.0]
+    with transport.using(transport.HttpHooks(time_left=lambda: -5.0)):
+        assert send_times(pacer, clock, 1) == [0.0]  # no wait: pacing refuses nothing (the deadline is the refresh's)
     with transport.using(transport.HttpHooks(time_left=lambda: 59.0)), pytest.raises(SourceError) as refused:
         send_times(pacer, clock, 1)
     assert refused.value.reason == "timeout"
