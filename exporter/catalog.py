@@ -141,6 +141,22 @@ DATA_BOUND = CatalogEntry(
     'branch show within one refresh). Example: ..._data_bound_seconds{kind="commits"} 840',
     ("kind",),
 )
+GITHUB_PACED_REQUESTS = CatalogEntry(
+    f"{PREFIX}_github_paced_requests",
+    "counter",
+    "GitHub requests since start that waited for their turn (EXPORTER_GITHUB_POINTS_PER_MINUTE) or a slot "
+    "(EXPORTER_GITHUB_MAX_IN_FLIGHT) before going out.",
+)
+GITHUB_PACING_WAIT = CatalogEntry(
+    f"{PREFIX}_github_pacing_wait_seconds",
+    "counter",
+    "Seconds GitHub requests spent waiting for their turn or a slot since start, in all.",
+)
+GITHUB_IN_FLIGHT_PEAK = CatalogEntry(
+    f"{PREFIX}_github_requests_in_flight_peak",
+    "gauge",
+    "The most GitHub requests in flight at once since start (at most EXPORTER_GITHUB_MAX_IN_FLIGHT).",
+)
 
 GOAL_MET = CatalogEntry(
     "system_health_goal_met",
@@ -190,6 +206,9 @@ SELF_METRICS: tuple[CatalogEntry, ...] = (
     WEBHOOK_DELIVERIES,
     DATA_AGE,
     DATA_BOUND,
+    GITHUB_PACED_REQUESTS,
+    GITHUB_PACING_WAIT,
+    GITHUB_IN_FLIGHT_PEAK,
 )
 
 

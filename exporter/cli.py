@@ -53,12 +53,23 @@ def build(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     wall: Callable[[], float] = time.time,
     monotonic: Callable[[], float] = time.monotonic,
+    pacing_clock: Callable[[], float] = time.monotonic,
+    pacing_sleep: Callable[[float], None] | None = None,
 ) -> Exporter:
     """Wire settings → GitHub source → metrics → refresher → collector → registry; every part reads
-    time from `clock`, `wall` and `monotonic` (a benchmark in simulated time passes its own)."""
+    time from `clock`, `wall` and `monotonic`, the pacer from `pacing_clock` and `pacing_sleep` (None:
+    it waits on the shutdown event, in real time); a benchmark in simulated time passes its own."""
     metrics = default_registry().configured(settings)
     stopping = threading.Event()  # set at shutdown: the refresh stops between repositories and pages
-    source = GitHubSource(settings, tokens or credentials_for(settings), monotonic, wall=wall, stopping=stopping)
+    source = GitHubSource(
+        settings,
+        tokens or credentials_for(settings),
+        monotonic,
+        wall=wall,
+        stopping=stopping,
+        pacing_clock=pacing_clock,
+        pacing_sleep=pacing_sleep,
+    )
     lister = RepoLister(source, monotonic=monotonic, stopping=stopping)
     discovery = Discovery(
         settings,
@@ -81,7 +92,14 @@ def build(
         discovery=discovery.status,
     )
     collector = HealthCollector(
-        settings, metrics, refresher, wall=wall, monotonic=monotonic, stopping=stopping, signals=source.signals
+        settings,
+        metrics,
+        refresher,
+        wall=wall,
+        monotonic=monotonic,
+        stopping=stopping,
+        signals=source.signals,
+        pacing=source.pacer.stats,
     )
     registry = CollectorRegistry(auto_describe=True)
     registry.register(collector)

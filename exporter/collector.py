@@ -19,6 +19,7 @@ from prometheus_client.samples import Sample
 from exporter import __version__, catalog, changes
 from exporter.changes import KINDS, ChangeSignals, Kind
 from exporter.exposition import Encoder, Rendered, render
+from exporter.github.pacing import PacingStats
 from exporter.metrics.registry import MetricRegistry
 from exporter.metrics.scores import goal_families
 from exporter.refresh import RefreshResult
@@ -71,8 +72,10 @@ class HealthCollector(Collector):
         monotonic: Callable[[], float] = time.monotonic,
         stopping: threading.Event | None = None,
         signals: ChangeSignals | None = None,
+        pacing: Callable[[], PacingStats] | None = None,
     ) -> None:
         self._settings = settings
+        self._pacing = pacing  # the GitHub source's pacer counters (exporter/github/pacing.py), if wired
         self._registry = registry
         self._refresher = refresher
         self._wall = wall
@@ -278,6 +281,20 @@ class HealthCollector(Collector):
         yield from self._discovery_families(snapshot, with_samples)
         yield self._webhook_family(with_samples)
         yield from self._freshness_families(snapshot, with_samples)
+        yield from self._pacing_families(with_samples)
+
+    def _pacing_families(self, with_samples: bool) -> Iterator[Metric]:
+        """How the GitHub source paced its requests since start; no sample unless a pacer is wired."""
+        c = catalog
+        paced = CounterMetricFamily(c.GITHUB_PACED_REQUESTS.name, c.GITHUB_PACED_REQUESTS.description)
+        waited = CounterMetricFamily(c.GITHUB_PACING_WAIT.name, c.GITHUB_PACING_WAIT.description)
+        peak = GaugeMetricFamily(c.GITHUB_IN_FLIGHT_PEAK.name, c.GITHUB_IN_FLIGHT_PEAK.description)
+        if with_samples and self._pacing is not None:
+            stats = self._pacing()
+            paced.add_metric([], float(stats.paced))
+            waited.add_metric([], stats.wait_seconds)
+            peak.add_metric([], float(stats.peak_in_flight))
+        yield from (paced, waited, peak)
 
     def _webhook_family(self, with_samples: bool) -> Metric:
         """Webhook deliveries since start, by event and outcome."""

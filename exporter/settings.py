@@ -113,6 +113,9 @@ class Settings(BaseModel):
 
     # Rate limits (exporter/github/rate_limit.py): requests left unspent before the reset (capped at limit/10).
     rate_limit_reserve: int = Field(100, alias="EXPORTER_RATE_LIMIT_RESERVE", ge=0, le=100_000)
+    # Secondary limits (exporter/github/pacing.py): GitHub's are 900 points a minute and 100 requests at once.
+    github_points_per_minute: int = Field(720, alias="EXPORTER_GITHUB_POINTS_PER_MINUTE", ge=1, le=900)
+    github_max_in_flight: int = Field(50, alias="EXPORTER_GITHUB_MAX_IN_FLIGHT", ge=1, le=100)
 
     # Goals and switches (exporter/metrics/goals.py); keys are checked by MetricRegistry.configured at start.
     goals: GoalOverrides = Field((), alias="EXPORTER_GOALS")
@@ -250,7 +253,6 @@ class Settings(BaseModel):
 
     # What changed (exporter/changes.py): pull requests and deployments, which no cheap signal announces, are
     # read again on a staggered sweep that keeps each within this bound (0: every refresh).
-    github_points_per_minute: int = 720  # PLACEHOLDER until the pacer lands
     slow_data_seconds: float = Field(3600.0, alias="EXPORTER_SLOW_DATA_SECONDS", ge=0, le=7 * 86400)
 
     @field_validator("repos")

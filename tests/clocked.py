@@ -8,6 +8,8 @@ by changing a number, never by sleeping (only durations and deadlines stay on th
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -42,6 +44,24 @@ class Clock:
         self.now += seconds
 
 
+class SimulatedTime:
+    """Seconds that pass only when someone sleeps: `sleep(d)` moves this clock on by `d` at once.
+
+    For the GitHub source's pacer when a test is not about pacing (its own clock, so the fake's does not
+    move), or as the pacer's clock when it is."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += max(0.0, seconds)
+
+
 class Scrape:
     """One /metrics answer, with its samples parsed (reading them does not scrape again)."""
 
@@ -62,13 +82,25 @@ class Scrape:
 class ClockedExporter:
     """Settings → GitHub source (and discovery) → refresher → collector → registry → app, all on `clock`."""
 
-    def __init__(self, fake: FakeGitHub, clock: Clock, tokens: Credentials | None = None, **env: str) -> None:
+    def __init__(
+        self,
+        fake: FakeGitHub,
+        clock: Clock,
+        tokens: Credentials | None = None,
+        pacing_clock: Callable[[], float] | None = None,
+        pacing_sleep: Callable[[float], None] | None = None,
+        **env: str,
+    ) -> None:
+        """`pacing_clock`/`pacing_sleep` put the GitHub source's pacer on simulated time (e.g. `clock` and
+        `clock.advance`); by default it paces on the real clock."""
         fake.clock = clock.datetime
         self.fake = fake
         self.clock = clock
         self.settings: Settings = settings_for(fake, **env)
         self.tokens = tokens or TokenProvider(self.settings)
-        self.source = GitHubSource(self.settings, self.tokens, wall=clock)
+        self.source = GitHubSource(
+            self.settings, self.tokens, wall=clock, pacing_clock=pacing_clock, pacing_sleep=pacing_sleep
+        )
         metrics = default_registry().configured(self.settings)
         lister = RepoLister(self.source, monotonic=clock)
         self.discovery = Discovery(
@@ -89,7 +121,13 @@ class ClockedExporter:
             discovery=self.discovery.status,
         )
         self.collector = HealthCollector(
-            self.settings, metrics, self.refresher, wall=clock, monotonic=clock, signals=self.source.signals
+            self.settings,
+            metrics,
+            self.refresher,
+            wall=clock,
+            monotonic=clock,
+            signals=self.source.signals,
+            pacing=self.source.pacer.stats,
         )
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(self.collector)

@@ -15,6 +15,7 @@ from exporter.github.source import GitHubSource
 from exporter.metrics.registry import default_registry
 from exporter.refresh import Refresher
 from exporter.settings import Settings
+from tests.clocked import SimulatedTime
 from tests.conftest import NOW, REPO, Wiring, commit, repo, run, settings_for
 from tests.old_job import old_job_refresh
 
@@ -116,7 +117,14 @@ def fifty_repos(fake: FakeGitHub) -> list[str]:
 
 
 def refresh_through(gate: Gate, settings: Settings) -> None:
-    source = GitHubSource(settings, TokenProvider(settings), hooks=transport.HttpHooks([gate]))
+    paced = SimulatedTime()  # 150 requests at once: the pacer's waits on simulated time
+    source = GitHubSource(
+        settings,
+        TokenProvider(settings),
+        hooks=transport.HttpHooks([gate]),
+        pacing_clock=paced,
+        pacing_sleep=paced.sleep,
+    )
     result = Refresher(settings, default_registry().configured(settings), source)()
     assert not result.failed
 

@@ -236,3 +236,21 @@ def test_every_setting_is_documented_in_the_readme_by_its_variable_name() -> Non
         field.alias for field in Settings.model_fields.values() if field.alias and field.alias not in readme
     ]
     assert undocumented == [], f"add these to README.md's configuration table: {undocumented}"
+
+
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"EXPORTER_GITHUB_POINTS_PER_MINUTE": "901"}, "EXPORTER_GITHUB_POINTS_PER_MINUTE='901': "),
+        ({"EXPORTER_GITHUB_POINTS_PER_MINUTE": "0"}, "EXPORTER_GITHUB_POINTS_PER_MINUTE='0': "),
+        ({"EXPORTER_GITHUB_MAX_IN_FLIGHT": "101"}, "EXPORTER_GITHUB_MAX_IN_FLIGHT='101': "),
+        ({"EXPORTER_GITHUB_MAX_IN_FLIGHT": "0"}, "EXPORTER_GITHUB_MAX_IN_FLIGHT='0': "),
+    ],
+)
+def test_pacing_past_github_s_secondary_limits_stops_the_start_naming_the_variable(
+    env: dict[str, str], message: str
+) -> None:
+    assert (Settings.from_env({}).github_points_per_minute, Settings.from_env({}).github_max_in_flight) == (720, 50)
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env(env)
+    assert message in str(error.value)

@@ -10,12 +10,14 @@ remembered too, so the two commit metrics share one list and one error). Every r
 bounded: an explicit timeout, a small urllib3 retry budget with capped backoff and no waiting on
 rate limits, and a refresh deadline checked between pages. Around every request (outermost first):
 a refused token is never sent again (and each refresh's first request with a token goes alone),
-`rate_limit` keeps requests inside GitHub's limits without sleeping, and (innermost) `answers`
+`rate_limit` keeps requests inside GitHub's limits without sleeping, `pacing` spreads them under the
+secondary limits (a bounded wait, which requests refused above never take), and (innermost) `answers`
 fails an odd answer before PyGithub reads it or the ETag cache keeps it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import logging
@@ -39,6 +41,7 @@ from exporter.github.credentials import Credentials
 from exporter.github.deployments import DeploymentReader, timestamp, window
 from exporter.github.facts import FactStore
 from exporter.github.held import CiRead, HeldRepo, HeldStore, RunRef
+from exporter.github.pacing import RequestPacer
 from exporter.github.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
 from exporter.metrics.repo_data import (
     CiRun,
@@ -569,6 +572,8 @@ class GitHubSource:
         wall: Callable[[], float] = time.time,
         stopping: threading.Event | None = None,
         signals: ChangeSignals | None = None,
+        pacing_clock: Callable[[], float] | None = None,
+        pacing_sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._settings = settings
         self._tokens = tokens
@@ -585,6 +590,16 @@ class GitHubSource:
         self.hooks = hooks or transport.HttpHooks()
         self.hooks.max_answer_bytes = settings.max_answer_bytes
         self.hooks.middlewares.extend([self._stop_after_401, self.rate_limit.middleware])
+        self.pacer = RequestPacer(  # inside the two above: a request they refuse takes no slot and no turn
+            settings.github_points_per_minute,
+            settings.github_max_in_flight,
+            max_wait=settings.refresh_deadline_seconds,
+            clock=pacing_clock or time.monotonic,  # paired with the sleep: real unless both are injected
+            sleep=pacing_sleep,
+            stopping=stopping,
+            recheck=self.rate_limit.refusal,
+        )
+        self.hooks.middlewares.append(self.pacer.middleware)
         self.hooks.middlewares.append(tracing.github_request_span)  # a no-op while tracing is off
         self.facts = FactStore()  # what GitHub will never change: fetched once, kept across refreshes
         self.cache = etag_cache.ConditionalRequests.from_settings(settings)
@@ -618,7 +633,7 @@ class GitHubSource:
             self._settings,
             now.astimezone(UTC),
             deadline,
-            self.hooks,
+            dataclasses.replace(self.hooks, time_left=lambda: deadline - self._monotonic()),  # for the pacer
             self._monotonic,
             self._stopping,
             self.facts,

@@ -59,6 +59,7 @@ class HttpHooks:
 
     middlewares: list[Middleware] = field(default_factory=list)
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES  # decoded bytes of one answer's body
+    time_left: Callable[[], float] | None = None  # seconds to the requester's deadline (None: not known)
 
 
 _current: ContextVar[HttpHooks | None] = ContextVar("github_transport_hooks", default=None)
@@ -74,6 +75,12 @@ def using(hooks: HttpHooks) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def time_left() -> float | None:
+    """Seconds left before the deadline of the requests sent in this context; None when not known."""
+    hooks = _current.get()
+    return hooks.time_left() if hooks is not None and hooks.time_left is not None else None
 
 
 def _session(protocol: str, host: str, port: int, retry: Retry | int | None, pool_size: int) -> requests.Session:

@@ -17,7 +17,7 @@ from exporter.github.source import GitHubSource
 from exporter.metrics.registry import default_registry
 from exporter.refresh import Refresher, RefreshResult
 from exporter.settings import Settings
-from tests.clocked import Clock
+from tests.clocked import Clock, SimulatedTime
 from tests.conftest import NOW, Wiring, repo, run, settings_for
 from tests.helpers import series, value
 
@@ -50,7 +50,10 @@ def forty(fake: FakeGitHub) -> Iterator[list[Exporter]]:
 
 def exporter_for(fake: FakeGitHub, built: list[Exporter], tokens: TokenProvider | None = None, **env: str) -> Exporter:
     settings = settings_for(fake, **env)
-    exporter = build(settings, tokens or TokenProvider(settings), clock=lambda: NOW)
+    paced = SimulatedTime()  # 40 repositories' requests: the pacer's waits on simulated time
+    exporter = build(
+        settings, tokens or TokenProvider(settings), clock=lambda: NOW, pacing_clock=paced, pacing_sleep=paced.sleep
+    )
     built.append(exporter)
     return exporter
 

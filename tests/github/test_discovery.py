@@ -14,7 +14,7 @@ from exporter.github.credentials import TokenProvider
 from exporter.github.discovery import Discovery, RepoLister
 from exporter.github.source import GitHubSource
 from exporter.sharding import owned
-from tests.clocked import Clock, ClockedExporter
+from tests.clocked import Clock, ClockedExporter, SimulatedTime
 from tests.conftest import NOW, Wiring, commit, run, settings_for
 
 ORG = "octo-org"
@@ -95,7 +95,8 @@ def clocked(fake: FakeGitHub, clock: Clock, made: list[ClockedExporter], **env: 
         "EXPORTER_DISCOVERY_INTERVAL_SECONDS": str(INTERVAL),
         "EXPORTER_MAX_STALENESS_SECONDS": "86400",
     }
-    exporter = ClockedExporter(fake, clock, **(values | env))
+    paced = SimulatedTime()  # up to 37 repositories' requests: the pacer's waits on simulated time
+    exporter = ClockedExporter(fake, clock, pacing_clock=paced, pacing_sleep=paced.sleep, **(values | env))
     made.append(exporter)
     return exporter
 
