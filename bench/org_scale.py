@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import json
 import logging
 import os
@@ -104,13 +103,9 @@ class SizeResult:
 
 
 def pacing(clock: VirtualClock) -> dict[str, Any]:
-    """PACER HOOK: what the bench hands `build` so the exporter's pacer (exporter/github/pacing.py, being
-    written) sleeps on the virtual clock. When `build` takes a `sleep` (and the pacer its clock through
-    `monotonic`/`wall`, which the bench passes already), it gets `clock.sleep`: `advance_to(now + d)`.
-    Rename here if the pacer's parameter ends up named otherwise."""
-    accepted = inspect.signature(build).parameters
-    offered: dict[str, Any] = {"sleep": clock.sleep}
-    return {name: value for name, value in offered.items() if name in accepted}
+    """What the bench hands `build` so the exporter's pacer (exporter/github/pacing.py) waits on the virtual
+    clock: a wait for a turn is `clock.sleep`, i.e. `advance_to(now + d)`."""
+    return {"pacing_clock": clock, "pacing_sleep": clock.sleep}
 
 
 def settings_for(url: str, count: int, overrides: Mapping[str, str]) -> Settings:

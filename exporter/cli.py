@@ -99,7 +99,6 @@ def build(
         monotonic=monotonic,
         stopping=stopping,
         signals=source.signals,
-        pacing=source.pacer.stats,
     )
     registry = CollectorRegistry(auto_describe=True)
     registry.register(collector)

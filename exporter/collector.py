@@ -19,7 +19,6 @@ from prometheus_client.samples import Sample
 from exporter import __version__, catalog, changes
 from exporter.changes import KINDS, ChangeSignals, Kind
 from exporter.exposition import Encoder, Rendered, render
-from exporter.github.pacing import PacingStats
 from exporter.metrics.registry import MetricRegistry
 from exporter.metrics.scores import goal_families
 from exporter.refresh import RefreshResult
@@ -72,17 +71,15 @@ class HealthCollector(Collector):
         monotonic: Callable[[], float] = time.monotonic,
         stopping: threading.Event | None = None,
         signals: ChangeSignals | None = None,
-        pacing: Callable[[], PacingStats] | None = None,
     ) -> None:
         self._settings = settings
-        self._pacing = pacing  # the GitHub source's pacer counters (exporter/github/pacing.py), if wired
         self._registry = registry
         self._refresher = refresher
         self._wall = wall
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._running: Future[RefreshResult] | None = None
-        self._refreshed_at: float | None = None  # monotonic time the last refresh finished
+        self._refreshed_at: float | None = None  # monotonic time the last refresh started
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-runner")
         self._view = _View(Snapshot())
         self.refreshes_started = 0
@@ -164,6 +161,9 @@ class HealthCollector(Collector):
         self._view = _View(self._view.snapshot)  # the rendered expositions no longer show every delivery
 
     def _run_refresh(self) -> RefreshResult:
+        # The TTL counts from the refresh's start, when its reads began: a refresh paced over most of an
+        # interval (exporter/github/pacing.py) leaves the cache due again at the next scrape.
+        started = self._monotonic()
         try:
             result = self._refresher()
             self._view = _View(self._view.snapshot.apply(result, self._wall()))
@@ -173,7 +173,7 @@ class HealthCollector(Collector):
             raise
         finally:
             with self._lock:
-                self._refreshed_at = self._monotonic()
+                self._refreshed_at = started
                 self._running = None
 
     def _wait_if_stale(self) -> None:
@@ -281,16 +281,17 @@ class HealthCollector(Collector):
         yield from self._discovery_families(snapshot, with_samples)
         yield self._webhook_family(with_samples)
         yield from self._freshness_families(snapshot, with_samples)
-        yield from self._pacing_families(with_samples)
+        yield from self._pacing_families(snapshot, with_samples)
 
-    def _pacing_families(self, with_samples: bool) -> Iterator[Metric]:
-        """How the GitHub source paced its requests since start; no sample unless a pacer is wired."""
+    def _pacing_families(self, snapshot: Snapshot, with_samples: bool) -> Iterator[Metric]:
+        """How the GitHub source paced its requests since start, as of the last refresh's end (no sample
+        before one, or without a pacer)."""
         c = catalog
         paced = CounterMetricFamily(c.GITHUB_PACED_REQUESTS.name, c.GITHUB_PACED_REQUESTS.description)
         waited = CounterMetricFamily(c.GITHUB_PACING_WAIT.name, c.GITHUB_PACING_WAIT.description)
         peak = GaugeMetricFamily(c.GITHUB_IN_FLIGHT_PEAK.name, c.GITHUB_IN_FLIGHT_PEAK.description)
-        if with_samples and self._pacing is not None:
-            stats = self._pacing()
+        stats = snapshot.last.pacing if snapshot.last is not None else None
+        if with_samples and stats is not None:
             paced.add_metric([], float(stats.paced))
             waited.add_metric([], stats.wait_seconds)
             peak.add_metric([], float(stats.peak_in_flight))

@@ -14,6 +14,7 @@ from typing import Protocol
 from exporter import tracing
 from exporter.errors import Reason, SourceError
 from exporter.github.discovery import DiscoveryStatus
+from exporter.github.pacing import PacingStats
 from exporter.github.rate_limit import RateLimitSnapshot
 from exporter.metrics.registry import MetricRegistry, MetricSpec
 from exporter.metrics.repo_data import RepoData
@@ -38,6 +39,8 @@ class RepoSource(Protocol):
     def watch(self, repos: Sequence[str]) -> None: ...
 
     def data_ages(self, repos: Sequence[str], now: float) -> Mapping[str, float]: ...
+
+    def pacing_stats(self) -> PacingStats | None: ...
 
     def secret_read_errors(self) -> Mapping[str, int]: ...
 
@@ -77,6 +80,7 @@ class RefreshResult:
     # For each kind of data (exporter/changes.py), how long ago the least recently confirmed repository's was
     # read or confirmed unchanged, at the refresh's end.
     data_ages: Mapping[str, float] = field(default_factory=dict)
+    pacing: PacingStats | None = None  # what the GitHub source's pacer did since start, at the refresh's end
 
     @property
     def failed(self) -> tuple[SeriesResult, ...]:
@@ -141,6 +145,7 @@ class Refresher:
             repos=repos,
             discovery=self._discovery() if self._discovery is not None else None,
             data_ages=self._source.data_ages(repos, started_at.timestamp() + self._monotonic() - start),
+            pacing=self._source.pacing_stats(),
         )
         if self._stopping.is_set():
             logger.info("refresh stopped early: the exporter is shutting down (series failed with reason shutdown)")

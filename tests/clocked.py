@@ -127,7 +127,6 @@ class ClockedExporter:
             wall=clock,
             monotonic=clock,
             signals=self.source.signals,
-            pacing=self.source.pacer.stats,
         )
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(self.collector)

@@ -41,7 +41,7 @@ from exporter.github.credentials import Credentials
 from exporter.github.deployments import DeploymentReader, timestamp, window
 from exporter.github.facts import FactStore
 from exporter.github.held import CiRead, HeldRepo, HeldStore, RunRef
-from exporter.github.pacing import RequestPacer
+from exporter.github.pacing import PacingStats, RequestPacer
 from exporter.github.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
 from exporter.metrics.repo_data import (
     CiRun,
@@ -650,6 +650,10 @@ class GitHubSource:
     def note_pushed(self, repo: str, pushed_at: float) -> None:
         """An account listing shows `repo` last pushed at `pushed_at` (Unix time): its push signal."""
         self.held.note_pushed(repo, pushed_at)
+
+    def pacing_stats(self) -> PacingStats:
+        """What the pacer did since start."""
+        return self.pacer.stats()
 
     def vouch(self, repos: Sequence[str], at: float) -> None:
         """An account listing at `at` (Unix time) showed every push to `repos` until then."""
