@@ -19,8 +19,9 @@ pull request turning stale is computed without asking). Data never read is alway
 refresh interval's request budget (EXPORTER_GITHUB_POINTS_PER_MINUTE); past it (about 6,000 repositories
 a 15-minute interval at the default pace) only while it can change without a push to the branch: the
 newest run failed (a re-run is how red turns green), the branch has `schedule` runs, or a push is under an
-hour old (its run may still be going). A quiet green branch's is then probed on the slow sweep: a re-run
-or dispatch there shows within EXPORTER_SLOW_DATA_SECONDS, or at once with the `workflow_run` webhook.
+hour old with no run created since (its run may still be going). A quiet green branch's is then probed on
+the slow sweep: a re-run or dispatch there shows within EXPORTER_SLOW_DATA_SECONDS, or at once with the
+`workflow_run` webhook.
 A repository that no account listing covers has no push signal: its `ci` and `commits` are asked every
 refresh (conditionally), as before.
 
@@ -71,6 +72,7 @@ class HeldState:
     pushed_at: float | None = None  # the newest push the account listing showed; None: no listing covers it
     ci_red: bool = False  # the newest counted run did not succeed
     ci_scheduled: bool = False  # the window has `schedule` runs: the branch's CI runs without pushes
+    ci_newest_at: float | None = None  # when the newest counted run was created
 
 
 def bound(kind: Kind, settings: Settings, repos: int) -> float:
@@ -124,12 +126,19 @@ def plan(
             pushed_after = state.pushed_at is not None and state.pushed_at >= read_at - CLOCK_SKEW_SECONDS
             actions[kind] = "read" if not watched or pushed_after else "hold"
         elif kind == "ci":
-            recent_push = state.pushed_at is not None and now - state.pushed_at < PUSH_WATCH_SECONDS
-            busy = probe_every_ci or not watched or state.ci_red or state.ci_scheduled or recent_push
+            busy = probe_every_ci or not watched or state.ci_red or state.ci_scheduled or _push_not_run(state, now)
             actions[kind] = "probe" if busy or swept or sweep_due(repo, read_at, now, period) else "hold"
         else:
             actions[kind] = "read" if swept or sweep_due(repo, read_at, now, period) else "hold"
     return actions
+
+
+def _push_not_run(state: HeldState, now: float) -> bool:
+    """A push under PUSH_WATCH_SECONDS old with no counted run created since: its run may still be going
+    (a push to another branch has none, hence the bound)."""
+    if state.pushed_at is None or now - state.pushed_at >= PUSH_WATCH_SECONDS:
+        return False
+    return state.ci_newest_at is None or state.ci_newest_at < state.pushed_at - CLOCK_SKEW_SECONDS
 
 
 class ChangeSignals:

@@ -91,6 +91,7 @@ class HeldRepo:
             pushed_at=self.pushed_at,
             ci_red=newest is not None and newest.conclusion != "success",
             ci_scheduled=self.ci is not None and self.ci.scheduled,
+            ci_newest_at=newest.created_at.timestamp() if newest is not None else None,
         )
 
     def confirm(self, dataset: str, at: float) -> None:

@@ -344,14 +344,16 @@ class RepoSession:
         newest = self._ci().newest
         if newest is None:
             return None
-        jobs = self._facts.remember(  # the jobs of a completed attempt never change
-            ("jobs", self._repo_name.casefold(), newest.id, newest.run_attempt),
-            lambda: tuple(
-                Job(name=str(job["name"]), status=str(job["status"]), conclusion=job["conclusion"])
-                for job in self._pages(newest.jobs_url, {"filter": "latest", "per_page": 100}, "jobs")
-            ),
-            final=lambda _: True,
-        )
+        jobs: tuple[Job, ...] = ()
+        if self._settings.required_jobs and newest.conclusion == "success":  # else the run's conclusion decides
+            jobs = self._facts.remember(  # the jobs of a completed attempt never change
+                ("jobs", self._repo_name.casefold(), newest.id, newest.run_attempt),
+                lambda: tuple(
+                    Job(name=str(job["name"]), status=str(job["status"]), conclusion=job["conclusion"])
+                    for job in self._pages(newest.jobs_url, {"filter": "latest", "per_page": 100}, "jobs")
+                ),
+                final=lambda _: True,
+            )
         return WorkflowRun(
             id=newest.id,
             conclusion=newest.conclusion,

@@ -21,7 +21,8 @@ class Job:
 
 @dataclass(frozen=True)
 class WorkflowRun:
-    """A completed workflow run, with the jobs of its latest attempt."""
+    """A completed workflow run, with the jobs of its latest attempt (read only when EXPORTER_CI_REQUIRED_JOBS
+    names some and the run succeeded: otherwise the run's conclusion decides, and `jobs` is empty)."""
 
     id: int
     conclusion: str | None
