@@ -144,6 +144,14 @@ class _Child:
         self._refused_before, self._minute_points_before = refused, points
         return counted
 
+    def set_primary_limit(self, limit: int) -> None:
+        """GitHub's primary limit from now on, in a fresh hour (the warm-up runs without one)."""
+        fake = self.fake
+        with fake._lock:
+            fake.rate_limit = limit
+            fake._window_reset = None
+        fake.points_used = 0
+
     def truths(self, moments: list[float]) -> list[dict[str, Values]]:
         self.fake.apply_due()
         with self.fake._lock:
@@ -245,6 +253,9 @@ class FakeProcess:
         """For each moment, each repository's true values of organisation.METRICS."""
         found: list[dict[str, Values]] = self._ask("truths", moments)
         return found
+
+    def set_primary_limit(self, limit: int) -> None:
+        self._ask("set_primary_limit", limit)
 
     def plant_stale(self, count: int) -> list[tuple[str, str]]:
         planted: list[tuple[str, str]] = self._ask("plant_stale", count)

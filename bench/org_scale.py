@@ -35,7 +35,7 @@ from typing import Any
 from prometheus_client import generate_latest
 
 from bench.common import TOKEN
-from bench.org_fake import Counted, FakeProcess, fake_process, memory_kib
+from bench.org_fake import PRIMARY_POINTS_PER_HOUR, Counted, FakeProcess, fake_process, memory_kib
 from bench.organisation import AFFECTS, KINDS, METRICS, ORG, SLOW_METRICS, Change, Values
 from bench.virtual_clock import VirtualClock
 from exporter.cli import Exporter, build
@@ -45,6 +45,7 @@ from exporter.settings import Settings
 INTERVAL_SECONDS = 900.0  # the agent's scrape interval
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday morning; the organisation's history ends here
 HOUR = 3600.0
+MAX_WARMUP_REFRESHES = 40  # --warm-start: at most this many refreshes to read every repository once
 REFRESH_WAIT_SECONDS = 1800.0  # real seconds the bench waits for one refresh
 # Settings for 15-minute scrapes: a refresh must end before the next scrape (deadline 13 minutes), and a
 # scrape 15 minutes after the last refresh's end must find the cache stale even when that refresh took
@@ -94,6 +95,7 @@ class SizeResult:
     staleness: dict[str, Staleness]
     real_seconds: float
     self_check: dict[str, int] | None = None
+    warmup: dict[str, float] | None = None  # --warm-start: the cold read, done before the measured intervals
 
     @property
     def watched(self) -> int:
@@ -262,23 +264,53 @@ def measure(
     return interval, Judged(values, truths)
 
 
+def warm_up(exporter: Exporter, fake: FakeProcess, clock: VirtualClock) -> tuple[dict[str, float], float]:
+    """--warm-start: refresh (paced, no primary limit) until every repository is read, then put the primary
+    limit on in a fresh hour. The cold read's cost, and the interval boundary the measured intervals start at."""
+    began, refreshes, requests, primary = clock(), 0, 0, 0
+    while refreshes < MAX_WARMUP_REFRESHES:
+        scraped = scrape(exporter)
+        counted = fake.counted(clock())
+        refreshes, requests, primary = refreshes + 1, requests + counted.requests, primary + counted.primary_points
+        if scraped.refreshed and not scraped.failed:
+            break
+        clock.advance_to(clock() + float(INTERVAL_ENV["EXPORTER_CACHE_TTL_SECONDS"]))
+    fake.set_primary_limit(PRIMARY_POINTS_PER_HOUR)
+    start = (clock() // INTERVAL_SECONDS + 1) * INTERVAL_SECONDS
+    cost = {"refreshes": refreshes, "requests": requests, "primary_points": primary, "seconds": clock() - began}
+    return cost, start
+
+
 def run_size(
-    count: int, intervals: int, seed: int, secondary: bool, overrides: Mapping[str, str], plant: int
+    count: int,
+    intervals: int,
+    seed: int,
+    secondary: bool,
+    overrides: Mapping[str, str],
+    plant: int,
+    warm_start: bool = False,
 ) -> SizeResult:
-    """Serve an organisation of `count` repositories for the first read and `intervals` more."""
+    """Serve an organisation of `count` repositories for the first read (or, `warm_start`, a warm-up read
+    without the primary limit) and `intervals` more."""
     began = time.perf_counter()
     clock = VirtualClock(START.timestamp())
     changes = Changes()
     results: list[Interval] = []
     checked: dict[str, int] | None = None
+    warmup: dict[str, float] | None = None
     with fake_process(clock, count, seed, secondary) as (fake, url, generation_seconds):
         settings = settings_for(url, count, overrides)
         exporter = build(
             settings, TokenProvider(settings), clock=clock.datetime, wall=clock, monotonic=clock, **pacing(clock)
         )
+        first = START.timestamp()
         try:
+            if warm_start:
+                fake.set_primary_limit(10**9)
+                warmup, first = warm_up(exporter, fake, clock)
+                print(f"{count} repos, warm-up: {warmup}", file=sys.stderr, flush=True)
             for index in range(intervals + 1):
-                end = START.timestamp() + index * INTERVAL_SECONDS
+                end = first + index * INTERVAL_SECONDS
                 if index < intervals:  # planned before this refresh starts, in case it runs into the interval
                     changes.plan(fake.plan(end, end + INTERVAL_SECONDS))
                 interval, judged = measure(index, end, exporter, fake, clock, changes)
@@ -290,7 +322,7 @@ def run_size(
         finally:
             exporter.collector.close(wait_seconds=30)
     return SizeResult(
-        count, secondary, generation_seconds, results, changes.staleness, time.perf_counter() - began, checked
+        count, secondary, generation_seconds, results, changes.staleness, time.perf_counter() - began, checked, warmup
     )
 
 
@@ -360,7 +392,8 @@ def cost_table(result: SizeResult) -> str:
         failed = ", ".join(f"{reason} {number:,}" for reason, number in sorted(row.scraped.failed.items())) or "0"
         rows.append(
             [
-                f"{row.index}{' (first read)' if row.index == 0 else ''} ({_clock_text(row.at)})",
+                f"{row.index}{' (first read)' if row.index == 0 and result.warmup is None else ''} "
+                f"({_clock_text(row.at)})",
                 sum(row.changes.values()),
                 f"{counted.requests:,}",
                 f"{counted.not_modified:,}",
@@ -377,6 +410,19 @@ def cost_table(result: SizeResult) -> str:
             ]
         )
     return table(rows)
+
+
+def _warmup_text(result: SizeResult) -> str:
+    """--warm-start: what the cold read cost, before the measured intervals (interval 0 is then warm)."""
+    warm = result.warmup
+    if warm is None:
+        return ""
+    return (
+        f"Warm-up (not in the tables; no primary limit): every repository read in {warm['refreshes']:.0f} "
+        f"refreshes, {warm['requests']:,.0f} requests, {warm['primary_points']:,.0f} primary points, "
+        f"{warm['seconds'] / 60:.0f} simulated minutes. The primary limit (12,500/h) is on from the measured "
+        "intervals, in a fresh hour.\n"
+    )
 
 
 def cost_by_kind_table(result: SizeResult) -> str:
@@ -441,6 +487,7 @@ def report(result: SizeResult, intervals: int) -> str:
         f"after the first read; {limits}, primary 12,500/h; organisation made in {result.generation_seconds:.1f}s; "
         f"took {result.real_seconds:.0f}s",
         "",
+        _warmup_text(result),
         "Cost per interval (what the fake GitHub saw). The RSS is this process's: the exporter's, with the bench's "
         f"bookkeeping (truths, the scrape's text); the fake runs apart ({fake_mib:.0f} MiB at the end):",
         "",
@@ -493,6 +540,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="an exporter setting")
     parser.add_argument("--self-check", type=int, default=0, metavar="N", help="plant N stale values at the end")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="read every repository first without the primary limit (reported apart), then measure",
+    )
     args = parser.parse_args(argv)
     sizes = args.repos or ([300] if args.quick else [1000])
     intervals = args.intervals or (3 if args.quick else 5)
@@ -504,7 +556,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     for count in sizes:
         result = run_size(
-            count, intervals, args.seed, not args.no_secondary_limits, _overrides(args.env), args.self_check
+            count,
+            intervals,
+            args.seed,
+            not args.no_secondary_limits,
+            _overrides(args.env),
+            args.self_check,
+            args.warm_start,
         )
         results.append(result)
         print()

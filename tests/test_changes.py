@@ -297,3 +297,28 @@ def deliver(exporter: ClockedExporter, event: str, repo: str) -> httpx.Response:
             return await client.post("/webhook", content=body, headers=head)
 
     return asyncio.run(send())
+
+
+# --- a cold start under the primary limit ---------------------------------------------------------
+
+
+def test_first_reads_take_only_their_share_of_the_points_left_and_the_rest_wait_with_rate_limited(
+    fake: FakeGitHub, clock: Clock, made: list[ClockedExporter]
+) -> None:
+    fake.rate_limit = 400  # points an hour; the reserve (100) leaves 300
+    names = [f"{ORG}/cold{n:02d}" for n in range(40)]
+    for name in names:
+        fake.add_repo(org_repo(name))
+    exporter = ClockedExporter(fake, clock, EXPORTER_GITHUB_CONCURRENCY="1", **ENV)
+    made.append(exporter)
+    first = exporter.scrape()
+    read = {name for name in names if value(first, "commits_hotfix", name) is not None}
+    # about 300 left x 900/3600 of the hour x FIRST_READ_SHARE, 6 points a first read: a handful
+    assert 0 < len(read) < 10, len(read)
+    refused = exporter.collector.snapshot.last.failed  # type: ignore[union-attr]
+    assert {result.reason for result in refused} == {"rate_limited"}
+    assert all("waits for GitHub's rate limit" in (result.error or "") for result in refused)
+    assert fake.points_used < fake.rate_limit - 100  # the reserve is left alone
+    second = next_refresh(exporter)
+    assert read <= {name for name in names if value(second, "commits_hotfix", name) is not None}  # still served
+    assert len({name for name in names if value(second, "commits_hotfix", name) is not None}) > len(read)

@@ -77,6 +77,10 @@ WINDOW_RUNS_PER_PAGE = 100
 # GitHub answers a filtered runs list with at most 1,000 runs ("for each search"): 10 pages of 100 is all it gives.
 MAX_WINDOW_RUNS = 1000
 FAILED_ATTEMPT_CONCLUSIONS = frozenset({"failure", "timed_out"})
+# A repository never read costs about this many points (runs, commits, two pull-request lists, deployments
+# and their statuses); first reads may take FIRST_READ_SHARE of the points left a refresh (`_admit_first_read`).
+FIRST_READ_POINTS = 6
+FIRST_READ_SHARE = 0.5
 # Earlier attempts read per run that succeeded on a re-run, newest first, stopping at the first failed one:
 # past three re-runs of one run the answer is the same (a failure is almost always the attempt just before),
 # and the bound keeps a run re-run fifty times from costing fifty requests.
@@ -584,7 +588,10 @@ class GitHubSource:
         self.signals = signals if signals is not None else ChangeSignals()
         self._retry = ChangeSignals()  # kinds whose read failed: read (not probed) next refresh, quietly
         self._probe_every_ci = True  # while the budget allows (`watch`)
+        self._first_reads = 0  # repositories never read that this refresh started reading
+        self._first_reads_lock = threading.Lock()
         self._monotonic = monotonic
+        self._wall = wall
         # How long a request waits for the refresh's first request with its token: one request's bounds.
         self._first_answer_wait = (settings.github_timeout_seconds + 2.0) * (settings.github_retries + 1)
         self._stopping = stopping  # once set, sessions send no new request (the exporter is shutting down)
@@ -619,6 +626,8 @@ class GitHubSource:
         except Exception as exc:
             raise classify(exc) from None
         kept = self.held.get(repo)
+        if not kept.read_at:
+            self._admit_first_read(repo)
         settings = self._settings
         actions = changes.plan(
             repo,
@@ -644,9 +653,34 @@ class GitHubSource:
             lambda kind: self._retry.mark(repo, (kind,)),
         )
 
+    def _admit_first_read(self, repo: str) -> None:
+        """Let a repository never read start its first read (about FIRST_READ_POINTS points), or raise
+        `rate_limited` when this refresh's first reads have had their share of GitHub's points left until
+        the reset: FIRST_READ_SHARE of what is left beyond the reserve, pro rata of the refresh interval. So
+        a cold start of thousands of repositories spreads over the hours it needs, and the repositories
+        already read keep being asked about (their conditional requests cost nothing) meanwhile."""
+        snap = self.rate_limit.snapshot()
+        now = self._wall()
+        if snap.remaining is None or snap.reset is None or now >= snap.reset:
+            return  # nothing known yet (the first answers will say), or the limit has reset
+        spare = snap.remaining - self.rate_limit.effective_reserve(snap.limit)
+        interval = max(self._settings.cache_ttl_seconds, 60.0)
+        allowance = spare * min(1.0, interval / (snap.reset - now)) * FIRST_READ_SHARE
+        with self._first_reads_lock:
+            if (self._first_reads + 1) * FIRST_READ_POINTS > allowance:
+                raise SourceError(
+                    "rate_limited",
+                    f"the first read of {repo} waits for GitHub's rate limit: {snap.remaining} points left until "
+                    f"{datetime.fromtimestamp(snap.reset, UTC):%H:%M:%SZ}, and this refresh's first reads had "
+                    "their share",
+                )
+            self._first_reads += 1
+
     def watch(self, repos: Sequence[str]) -> None:
         """A refresh covers `repos`: what is held of any other repository is forgotten."""
         self.held.keep_only(repos)
+        with self._first_reads_lock:
+            self._first_reads = 0
         self._probe_every_ci = changes.probes_every_refresh(len(repos), self._settings)
 
     def note_pushed(self, repo: str, pushed_at: float) -> None:
