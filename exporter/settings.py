@@ -87,7 +87,7 @@ class Settings(BaseModel):
     github_timeout_seconds: int = Field(10, alias="EXPORTER_GITHUB_TIMEOUT_SECONDS", gt=0, le=120)
     github_retries: int = Field(2, alias="EXPORTER_GITHUB_RETRIES", ge=0, le=5)
     github_concurrency: int = Field(32, alias="EXPORTER_GITHUB_CONCURRENCY", ge=1, le=100)
-    refresh_deadline_seconds: float = Field(120.0, alias="EXPORTER_REFRESH_DEADLINE_SECONDS", gt=0, le=3600)
+    refresh_deadline_seconds: float = Field(600.0, alias="EXPORTER_REFRESH_DEADLINE_SECONDS", gt=0, le=3600)
     cache_ttl_seconds: float = Field(300.0, alias="EXPORTER_CACHE_TTL_SECONDS", ge=0)
     scrape_wait_seconds: float = Field(5.0, alias="EXPORTER_SCRAPE_WAIT_SECONDS", ge=0, le=60)
     max_staleness_seconds: float = Field(3600.0, alias="EXPORTER_MAX_STALENESS_SECONDS", gt=0)

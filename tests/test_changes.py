@@ -322,3 +322,28 @@ def test_first_reads_take_only_their_share_of_the_points_left_and_the_rest_wait_
     second = next_refresh(exporter)
     assert read <= {name for name in names if value(second, "commits_hotfix", name) is not None}  # still served
     assert len({name for name in names if value(second, "commits_hotfix", name) is not None}) > len(read)
+
+
+def test_after_a_delivery_the_status_page_shows_the_change_when_it_is_next_loaded(
+    fake: FakeGitHub, clock: Clock, made: list[ClockedExporter]
+) -> None:
+    name = quiet_name(clock.now, 1)
+    fake.add_repo(org_repo(name))
+    exporter = ClockedExporter(fake, clock, EXPORTER_WEBHOOK_SECRET=SECRET, **ENV)
+    made.append(exporter)
+    exporter.scrape()
+    fake.repo(name).pulls.append(FakePull(2, "From a fork", clock.datetime(), fork="someone/app", head_ref="main"))
+    clock.advance(60)
+    assert deliver(exporter, "pull_request", name).status_code == 202
+
+    async def load() -> dict[str, object]:
+        transport = httpx.ASGITransport(app=exporter.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://exporter") as client:
+            assert (await client.get("/")).status_code == 200  # a person opens the page: it refreshes first
+            answer: dict[str, object] = (await client.get("/status.json")).json()
+            return answer
+
+    page = asyncio.run(load())
+    (repo,) = [repo for repo in page["repos"] if repo["name"] == name]  # type: ignore[attr-defined]
+    (row,) = [row for row in repo["rows"] if row["key"] == "prs.open"]
+    assert row["value"].startswith("2 ")
