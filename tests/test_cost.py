@@ -35,15 +35,15 @@ def refresh_cost(fake: FakeGitHub, refresh: Callable[[], object]) -> tuple[int, 
     return len(fake.requests), fake.points_used - points
 
 
-def test_a_refresh_of_a_repository_with_under_100_commits_makes_three_gets(fake: FakeGitHub, wire: Wiring) -> None:
+def test_a_refresh_of_a_repository_with_under_100_commits_makes_two_gets(fake: FakeGitHub, wire: Wiring) -> None:
     fake.add_repo(repo(runs=[run(1)], commits=commits(90)))
-    assert refresh_cost(fake, wire().refresher) == (3, 3)
-    assert sorted(r.path.rsplit("/", 1)[-1] for r in fake.requests) == ["commits", "jobs", "runs"]
+    assert refresh_cost(fake, wire().refresher) == (2, 2)  # the run's jobs are read only for EXPORTER_CI_REQUIRED_JOBS
+    assert sorted(r.path.rsplit("/", 1)[-1] for r in fake.requests) == ["commits", "runs"]
 
 
 def test_each_further_page_of_commits_costs_one_more_get(fake: FakeGitHub, wire: Wiring) -> None:
     fake.add_repo(repo(runs=[run(1)], commits=commits(290)))
-    assert refresh_cost(fake, wire().refresher) == (5, 5)
+    assert refresh_cost(fake, wire().refresher) == (4, 4)  # runs and 3 commit pages (no jobs without required jobs)
 
 
 def test_a_refresh_costs_less_than_the_old_jobs_algorithm_even_at_its_best(fake: FakeGitHub, wire: Wiring) -> None:
@@ -55,14 +55,14 @@ def test_a_refresh_costs_less_than_the_old_jobs_algorithm_even_at_its_best(fake:
     )
     assert as_it_ran == (10, 10)  # get_repo, 2 x 3 commit pages, get_workflow, runs, jobs
     assert at_its_best == (6, 6)
-    assert ours == (3, 3)
+    assert ours == (2, 2)  # runs and commits: the run's jobs are read only for EXPORTER_CI_REQUIRED_JOBS
 
 
 def test_a_second_refresh_with_nothing_new_costs_zero_points(fake: FakeGitHub, wire: Wiring) -> None:
     fake.add_repo(repo(runs=[run(1)], commits=commits(290)))
     exporter = wire()
     exporter.refresher()
-    assert refresh_cost(fake, exporter.refresher) == (4, 0)  # runs and 3 commit pages (304); the jobs are a fact
+    assert refresh_cost(fake, exporter.refresher) == (4, 0)  # runs and 3 commit pages (304)
 
 
 def test_one_new_commit_costs_only_the_commits_page(fake: FakeGitHub, wire: Wiring) -> None:
@@ -70,16 +70,17 @@ def test_one_new_commit_costs_only_the_commits_page(fake: FakeGitHub, wire: Wiri
     exporter = wire()
     exporter.refresher()
     fake.repo(REPO).commits["main"].append(commit(999, "hotfix: new", days_ago=0.01))
-    assert refresh_cost(fake, exporter.refresher) == (2, 1)  # runs (304) and commits; the run's jobs are a fact
+    assert refresh_cost(fake, exporter.refresher) == (2, 1)  # runs (304) and commits
     assert [r.path for r in fake.requests if r.status == 200] == [f"/repos/{REPO}/commits"]
 
 
 def test_one_new_ci_run_costs_only_the_runs_list_and_its_jobs(fake: FakeGitHub, wire: Wiring) -> None:
     fake.add_repo(repo(runs=[run(1)], commits=commits(90)))
-    exporter = wire()
+    exporter = wire(EXPORTER_CI_REQUIRED_JOBS="tests")  # the run's jobs are read only for required jobs
     exporter.refresher()
-    fake.repo(REPO).runs.append(run(2, "failure", minutes_ago=1))
+    fake.repo(REPO).runs.append(run(2, minutes_ago=1))  # successful: a failed run's jobs are not read
     assert refresh_cost(fake, exporter.refresher) == (3, 2)
+    assert fake.count("/jobs", status=200) == 1
     assert fake.count("/commits", status=304) == 1
 
 
@@ -117,7 +118,7 @@ def fifty_repos(fake: FakeGitHub) -> list[str]:
 
 
 def refresh_through(gate: Gate, settings: Settings) -> None:
-    paced = SimulatedTime()  # 150 requests at once: the pacer's waits on simulated time
+    paced = SimulatedTime()  # 100 requests at once: the pacer's waits on simulated time
     source = GitHubSource(
         settings,
         TokenProvider(settings),
@@ -134,7 +135,7 @@ def test_requests_of_all_fifty_repositories_are_in_flight_together(fake: FakeGit
     gate = Gate(target=50)
     refresh_through(gate, settings_for(fake, EXPORTER_REPOS=",".join(names), EXPORTER_GITHUB_CONCURRENCY="50"))
     assert gate.peak == 50
-    assert len(fake.requests) == 150  # three round trips each: the critical path of the whole refresh
+    assert len(fake.requests) == 100  # two round trips each (runs, commits): the critical path of the whole refresh
 
 
 def test_the_default_concurrency_is_reached_and_never_exceeded(fake: FakeGitHub) -> None:
@@ -147,6 +148,6 @@ def test_the_default_concurrency_is_reached_and_never_exceeded(fake: FakeGitHub)
 
 def test_the_default_concurrency_refreshes_fifty_repositories_within_ten_round_trips() -> None:
     concurrency = Settings.from_env({}).github_concurrency
-    round_trips = math.ceil(50 / concurrency) * 3  # runs -> jobs -> commits, one after another per repository
+    round_trips = math.ceil(50 / concurrency) * 2  # runs -> commits, one after another per repository (no jobs)
     assert round_trips < 10  # under 1 s at 100 ms a request
     assert concurrency <= GITHUB_MAX_CONCURRENT_REQUESTS // 3  # room for the token's other clients

@@ -27,7 +27,9 @@ def test_a_second_refresh_with_nothing_new_costs_no_point_and_reads_statuses_onl
     requests, points, fresh = cost(fake, exporter.refresher)
     assert (points, fresh) == (0, [])
     assert [r.path for r in fake.requests if r.path.endswith("/statuses")] == [f"/repos/{REPO}/deployments/4/statuses"]
-    assert requests == first[0] - 4  # the three finished deployments' statuses and the run's jobs are facts now
+    # The three finished deployments' statuses are facts now (the run's jobs are read only for
+    # EXPORTER_CI_REQUIRED_JOBS, so neither refresh asks them)
+    assert requests == first[0] - 3
 
 
 def test_a_new_deployment_costs_the_list_and_its_statuses(fake: FakeGitHub, wire: Wiring) -> None:
@@ -37,7 +39,7 @@ def test_a_new_deployment_costs_the_list_and_its_statuses(fake: FakeGitHub, wire
     fake.repo(REPO).deployments.append(deployed(3, 3, 0.01))
     requests, points, fresh = cost(fake, exporter.refresher)
     assert (points, fresh) == (2, [f"/repos/{REPO}/deployments", f"/repos/{REPO}/deployments/3/statuses"])
-    assert requests == 4  # runs and commits unchanged (304; the run's jobs are a fact), then the two above
+    assert requests == 4  # runs and commits unchanged (304), then the two above
 
 
 def test_a_deployment_that_finishes_is_read_once_more_then_kept(fake: FakeGitHub, wire: Wiring) -> None:
@@ -59,7 +61,7 @@ def test_with_the_dora_metrics_disabled_a_refresh_makes_exactly_the_requests_it_
     result = wire(EXPORTER_METRICS_DISABLED=later_metrics()).refresher()
     assert {s.key for s in result.series}.isdisjoint(DORA)
     paths = sorted(r.path.rsplit("/", 1)[-1] for r in fake.requests)
-    assert paths == ["commits", "jobs", "runs"]
+    assert paths == ["commits", "runs"]  # the run's jobs are read only for EXPORTER_CI_REQUIRED_JOBS
 
 
 def test_a_deploy_workflow_costs_two_lists_and_no_point_once_they_are_unchanged(fake: FakeGitHub, wire: Wiring) -> None:

@@ -19,6 +19,7 @@ from exporter.metrics.registry import default_registry
 from exporter.refresh import Refresher, RefreshResult
 from tests.clocked import Clock, ClockedExporter, SimulatedTime
 from tests.conftest import NOW, commit, repo, run, settings_for
+from tests.helpers import value
 
 REQUEST = transport.HttpRequest("GET", "https://api.github.com/rate_limit", {}, 10.0)
 
@@ -244,7 +245,9 @@ def test_the_stopping_event_ends_a_wait_for_a_slot(held: HeldSends) -> None:
 
 
 def test_a_refresh_past_github_s_points_a_minute_stays_under_the_paced_rate_with_no_refusal(fake: FakeGitHub) -> None:
-    names = [f"octo/app-{n:03d}" for n in range(305)]  # 915 requests: more than GitHub's 900 a minute
+    # 918 requests (runs and commits each; the run's jobs are read only for EXPORTER_CI_REQUIRED_JOBS): more than
+    # GitHub's 900 a minute
+    names = [f"octo/app-{n:03d}" for n in range(459)]
     for name in names:
         fake.add_repo(repo(name, runs=[run(1)], commits=[commit(1, "hotfix: a")]))
     fake.secondary_points_per_minute, fake.max_concurrent = 900, 100
@@ -266,15 +269,15 @@ def test_a_refresh_past_github_s_points_a_minute_stays_under_the_paced_rate_with
         scrape = exporter.scrape()  # of the refresh just made
     finally:
         exporter.close()
-    assert (len(fake.requests), fake.secondary_refusals) == (915, 0)
+    assert (len(fake.requests), fake.secondary_refusals) == (918, 0)
     assert fake.peak_points_per_minute <= 720  # EXPORTER_GITHUB_POINTS_PER_MINUTE's default, burst included
     assert all(scrape.value("commits_hotfix", repo=name, branch="main") == 1.0 for name in names)
     stats = exporter.source.pacer.stats()
     assert scrape.value("system_health_exporter_github_paced_requests_total") == stats.paced
     assert scrape.value("system_health_exporter_github_pacing_wait_seconds_total") == pytest.approx(stats.wait_seconds)
     # 12 at once, 708 more a twelfth of a second apart (the last at 59 s), 12 at once at 60 s (a minute after the
-    # first 12; the first of them waited), then the last 183 a twelfth apart, the last at 75.25 s.
-    assert (stats.paced, stats.wait_seconds) == (915 - 12 - 11, pytest.approx(75.25))
+    # first 12; the first of them waited), then the last 186 a twelfth apart, the last at 75.5 s.
+    assert (stats.paced, stats.wait_seconds) == (918 - 12 - 11, pytest.approx(75.5))
     assert scrape.value("system_health_exporter_github_requests_in_flight_peak") == 1.0
 
 
@@ -299,7 +302,8 @@ def test_requests_in_flight_across_the_refresh_threads_never_pass_the_cap(fake: 
         scrape = exporter.scrape()
     finally:
         exporter.close()
-    assert len(fake.requests) == 48 and fake.secondary_refusals == 0
+    # Runs and commits of each (the run's jobs are read only for EXPORTER_CI_REQUIRED_JOBS)
+    assert len(fake.requests) == 32 and fake.secondary_refusals == 0
     assert fake.peak_concurrency <= 4
     assert exporter.source.pacer.stats().peak_in_flight == 4
     assert scrape.value("system_health_exporter_github_requests_in_flight_peak") == 4.0
@@ -324,9 +328,13 @@ def test_a_wait_past_the_refresh_deadline_fails_the_series_at_once_with_timeout_
     fake.add_repo(repo(runs=[run(1)], commits=[commit(1, "hotfix: a")]))
     source, refresher = source_for(fake, EXPORTER_GITHUB_POINTS_PER_MINUTE="1", EXPORTER_REFRESH_DEADLINE_SECONDS="30")
     result = refresher()
-    assert len(fake.requests) == 1  # the runs list; the jobs' turn would come a minute later, past the deadline
-    assert {series.reason for series in result.series} == {"timeout"}
-    assert all("EXPORTER_GITHUB_POINTS_PER_MINUTE" in (series.error or "") for series in result.series)
+    # The runs list went at once (the run's jobs are read only for EXPORTER_CI_REQUIRED_JOBS); the commits' turn
+    # would come a minute later, past the deadline
+    assert len(fake.requests) == 1
+    assert value(result, "ci.tests_passing_on_main") == 1.0
+    commits = [series for series in result.series if series.key.startswith("commits.")]
+    assert len(commits) == 2 and {series.reason for series in commits} == {"timeout"}
+    assert all("EXPORTER_GITHUB_POINTS_PER_MINUTE" in (series.error or "") for series in commits)
     assert source.pacer.stats().wait_seconds == 0.0  # failed at once, without waiting
 
 
@@ -337,7 +345,7 @@ def test_the_exporter_shutting_down_ends_a_refresh_waiting_for_its_turn(fake: Fa
     results: list[RefreshResult] = []
     thread = threading.Thread(target=lambda: results.append(refresher()), daemon=True)
     thread.start()
-    wait_until(lambda: source.pacer.stats().waiting == 1)  # the jobs' request, a minute from its turn
+    wait_until(lambda: source.pacer.stats().waiting == 1)  # the commits' request, a minute from its turn
     stopping.set()
     thread.join(timeout=10)
     assert not thread.is_alive()

@@ -42,7 +42,9 @@ def test_a_job_allowed_to_fail_does_not_fail_a_successful_run_unless_it_is_requi
 def test_skipped_and_neutral_jobs_still_pass(fake: FakeGitHub, wire: Wiring) -> None:
     jobs = [FakeJob("lint", conclusion="skipped"), FakeJob("tests", conclusion="neutral"), FakeJob("build")]
     fake.add_repo(repo(runs=[run(1, "success", jobs=jobs)]))
-    assert value(wire().refresher(), KEY) == 1.0
+    # A required job makes the refresh read the jobs (without one, the run's conclusion alone decides)
+    assert value(wire(EXPORTER_CI_REQUIRED_JOBS="build").refresher(), KEY) == 1.0
+    assert fake.count("/jobs") == 1
 
 
 def test_cancelled_skipped_and_stale_newest_runs_are_passed_over(fake: FakeGitHub, wire: Wiring) -> None:
@@ -59,9 +61,31 @@ def test_cancelled_skipped_and_stale_newest_runs_are_passed_over(fake: FakeGitHu
 
 def test_a_rerun_is_judged_by_the_jobs_of_its_latest_attempt(fake: FakeGitHub, wire: Wiring) -> None:
     fake.add_repo(repo(runs=[run(7, "success", run_attempt=2, event="schedule")]))
-    exporter = wire()
+    exporter = wire(EXPORTER_CI_REQUIRED_JOBS="tests")  # the run's jobs are read only for required jobs
     assert value(exporter.refresher(), KEY) == 1.0
-    assert any(r.query.get("filter", "latest") == "latest" for r in fake.requests if r.path.endswith("/jobs"))
+    assert [r.query.get("filter") for r in fake.requests if r.path.endswith("/jobs")] == ["latest"]
+
+
+def test_a_runs_jobs_are_asked_only_for_required_jobs_once_for_a_successful_run_and_never_for_a_failed_one(
+    fake: FakeGitHub, wire: Wiring
+) -> None:
+    fake.add_repo(repo(runs=[run(1)]))
+    assert value(wire().refresher(), KEY) == 1.0
+    assert fake.count("/jobs") == 0  # without required jobs the run's conclusion decides: no request for them
+
+    exporter = wire(EXPORTER_CI_REQUIRED_JOBS="tests")
+    assert value(exporter.refresher(), KEY) == 1.0
+    assert fake.count(f"/repos/{REPO}/actions/runs/1/jobs") == 1
+    assert value(exporter.refresher(), KEY) == 1.0
+    assert fake.count("/jobs") == 1  # a second refresh asks none: a completed attempt's jobs are a fact
+
+    fake.repo(REPO).runs.append(run(2, "failure", minutes_ago=1))
+    assert value(exporter.refresher(), KEY) == 0.0
+    assert fake.count("/jobs") == 1  # a failed run's conclusion already decides: its jobs are not asked
+
+    fake.repo(REPO).runs.append(run(3, minutes_ago=0))
+    assert value(exporter.refresher(), KEY) == 1.0
+    assert fake.count(f"/repos/{REPO}/actions/runs/3/jobs") == 1 and fake.count("/jobs") == 2
 
 
 def test_an_in_progress_newest_run_is_ignored_for_the_newest_completed_one(fake: FakeGitHub, wire: Wiring) -> None:

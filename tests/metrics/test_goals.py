@@ -213,7 +213,7 @@ def test_with_the_commit_metrics_disabled_a_refresh_makes_no_commits_request(fak
     result = wire(EXPORTER_METRICS_DISABLED=f"commits.hotfix, commits.reverts,{later_metrics()}").refresher()
     assert [s.key for s in result.series] == ["ci.tests_passing_on_main"]
     assert fake.count("/commits") == 0
-    assert len(fake.requests) == 2  # the runs and the jobs of the chosen run, as before
+    assert len(fake.requests) == 1  # the runs (the run's jobs are read only for EXPORTER_CI_REQUIRED_JOBS)
 
 
 def test_with_every_metric_disabled_a_refresh_asks_github_nothing(fake: FakeGitHub, wire: Wiring) -> None:
