@@ -264,6 +264,13 @@ def measure(
     return interval, Judged(values, truths)
 
 
+def _first_error(exporter: Exporter) -> str:
+    last = exporter.collector.snapshot.last
+    failed = last.failed if last is not None else ()
+    pacing = last.pacing if last is not None else None
+    return (f"pacing {pacing}; " if pacing else "") + (f"e.g. {failed[0].repo}: {failed[0].error}" if failed else "")
+
+
 def warm_up(exporter: Exporter, fake: FakeProcess, clock: VirtualClock) -> tuple[dict[str, float], float]:
     """--warm-start: refresh (paced, no primary limit) until every repository is read, then put the primary
     limit on in a fresh hour. The cold read's cost, and the interval boundary the measured intervals start at."""
@@ -272,6 +279,12 @@ def warm_up(exporter: Exporter, fake: FakeProcess, clock: VirtualClock) -> tuple
         scraped = scrape(exporter)
         counted = fake.counted(clock())
         refreshes, requests, primary = refreshes + 1, requests + counted.requests, primary + counted.primary_points
+        print(
+            f"warm-up refresh {refreshes}: {counted.requests:,} requests, failed {scraped.failed}, "
+            f"{scraped.real_seconds:.0f}s real, {scraped.simulated_seconds:.0f}s simulated; {_first_error(exporter)}",
+            file=sys.stderr,
+            flush=True,
+        )
         if scraped.refreshed and not scraped.failed:
             break
         clock.advance_to(clock() + float(INTERVAL_ENV["EXPORTER_CACHE_TTL_SECONDS"]))

@@ -4,12 +4,14 @@ Unix time in a `multiprocessing.Value` (shared memory, with its lock), so a fake
 child process reads the very same number as the exporter in the parent, for the cost of a lock.
 Time moves only when someone moves it, and only forward: the bench, to an interval's end, and (once
 the exporter paces its requests) the pacer's `sleep`, which is `advance_to(now + seconds)`. Threads
-sleeping at once overlap as they would on a real clock: each moves time to its own wake-up, never back.
+sleeping at once overlap as they would on a real clock: each moves time to its own wake-up (counted from
+its own last reading), never back.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from datetime import UTC, datetime
 from multiprocessing.context import ForkContext
 
@@ -20,11 +22,14 @@ class VirtualClock:
     def __init__(self, start: float, context: ForkContext | None = None) -> None:
         self.context = context or multiprocessing.get_context("fork")  # the child sharing it is forked
         self._value = self.context.Value("d", float(start))
+        self._read = threading.local()  # what each thread read last: `sleep` counts from there
 
     def __call__(self) -> float:
         """Now, as Unix time (the exporter's `wall` and `monotonic`)."""
         with self._value.get_lock():
-            return float(self._value.value)
+            now = float(self._value.value)
+        self._read.now = now
+        return now
 
     def datetime(self) -> datetime:
         """Now, as an aware UTC datetime (the fake GitHub's `clock`, the refresher's `clock`)."""
@@ -38,6 +43,10 @@ class VirtualClock:
             return float(self._value.value)
 
     def sleep(self, seconds: float) -> None:
-        """A `sleep` for injection: returns at once, having moved time on by `seconds` (if nobody did)."""
+        """A `sleep` for injection: returns at once, having moved time to `seconds` after what this thread last
+        read (if nobody did). A sleeper computes `seconds` from its own reading (the pacer: its turn less
+        now); counting from the clock as it is by then instead would add one thread's wait on top of
+        another's, and time would run ahead of the requests."""
         if seconds > 0:
-            self.advance_to(self() + seconds)
+            read = getattr(self._read, "now", None)
+            self.advance_to((read if read is not None else self()) + seconds)

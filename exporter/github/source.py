@@ -43,6 +43,7 @@ from exporter.github.facts import FactStore
 from exporter.github.held import CiRead, HeldRepo, HeldStore, RunRef
 from exporter.github.pacing import PacingStats, RequestPacer
 from exporter.github.rate_limit import RateLimitSnapshot, RateLimitState, retry_after_seconds
+from exporter.metrics.registry import default_registry
 from exporter.metrics.repo_data import (
     CiRun,
     CiRunWindow,
@@ -77,9 +78,10 @@ WINDOW_RUNS_PER_PAGE = 100
 # GitHub answers a filtered runs list with at most 1,000 runs ("for each search"): 10 pages of 100 is all it gives.
 MAX_WINDOW_RUNS = 1000
 FAILED_ATTEMPT_CONCLUSIONS = frozenset({"failure", "timed_out"})
-# A repository never read costs about this many points (runs, commits, two pull-request lists, deployments
-# and their statuses); first reads may take FIRST_READ_SHARE of the points left a refresh (`_admit_first_read`).
-FIRST_READ_POINTS = 6
+# A repository never read costs about this many points a kind of data an enabled metric reads (the runs, the
+# commits, the two pull-request lists, the deployments and their statuses); a refresh's first reads may take
+# FIRST_READ_SHARE of the points left (`_admit_first_read`).
+FIRST_READ_POINTS: Mapping[str, int] = {"ci.": 1, "commits.": 1, "prs.": 2, "dora.": 3}
 FIRST_READ_SHARE = 0.5
 # Earlier attempts read per run that succeeded on a re-run, newest first, stopping at the first failed one:
 # past three re-runs of one run the answer is the same (a failure is almost always the attempt just before),
@@ -589,6 +591,11 @@ class GitHubSource:
         self._retry = ChangeSignals()  # kinds whose read failed: read (not probed) next refresh, quietly
         self._probe_every_ci = True  # while the budget allows (`watch`)
         self._first_reads = 0  # repositories never read that this refresh started reading
+        self._first_read_allowance: float | None = None  # points they may take this refresh (set once known)
+        enabled = [spec.key for spec in default_registry() if spec.key not in settings.metrics_disabled]
+        self._first_read_points = sum(
+            points for prefix, points in FIRST_READ_POINTS.items() if any(key.startswith(prefix) for key in enabled)
+        )
         self._first_reads_lock = threading.Lock()
         self._monotonic = monotonic
         self._wall = wall
@@ -654,25 +661,24 @@ class GitHubSource:
         )
 
     def _admit_first_read(self, repo: str) -> None:
-        """Let a repository never read start its first read (about FIRST_READ_POINTS points), or raise
-        `rate_limited` when this refresh's first reads have had their share of GitHub's points left until
-        the reset: FIRST_READ_SHARE of what is left beyond the reserve, pro rata of the refresh interval. So
-        a cold start of thousands of repositories spreads over the hours it needs, and the repositories
-        already read keep being asked about (their conditional requests cost nothing) meanwhile."""
+        """Let a repository never read start its first read (FIRST_READ_POINTS of its metrics), or raise
+        `rate_limited` once this refresh's first reads have taken FIRST_READ_SHARE of GitHub's points left
+        beyond the reserve. So a cold start of thousands of repositories spreads over the refreshes (and
+        hours) it needs, and never spends what the repositories already read need meanwhile."""
         snap = self.rate_limit.snapshot()
-        now = self._wall()
-        if snap.remaining is None or snap.reset is None or now >= snap.reset:
-            return  # nothing known yet (the first answers will say), or the limit has reset
-        spare = snap.remaining - self.rate_limit.effective_reserve(snap.limit)
-        interval = max(self._settings.cache_ttl_seconds, 60.0)
-        allowance = spare * min(1.0, interval / (snap.reset - now)) * FIRST_READ_SHARE
         with self._first_reads_lock:
-            if (self._first_reads + 1) * FIRST_READ_POINTS > allowance:
+            if snap.remaining is None or snap.reset is None or self._wall() >= snap.reset:
+                self._first_reads += 1  # nothing known yet (the first answers will say), or the limit has reset
+                return
+            spare = snap.remaining - self.rate_limit.effective_reserve(snap.limit)
+            if self._first_read_allowance is None:  # fixed for the refresh once GitHub has said what is left
+                self._first_read_allowance = self._first_reads * self._first_read_points + spare * FIRST_READ_SHARE
+            if (self._first_reads + 1) * self._first_read_points > self._first_read_allowance:
                 raise SourceError(
                     "rate_limited",
-                    f"the first read of {repo} waits for GitHub's rate limit: {snap.remaining} points left until "
-                    f"{datetime.fromtimestamp(snap.reset, UTC):%H:%M:%SZ}, and this refresh's first reads had "
-                    "their share",
+                    f"the first read of {repo} waits for GitHub's rate limit: this refresh's first reads had "
+                    f"half of the {spare} points left beyond the reserve until "
+                    f"{datetime.fromtimestamp(snap.reset, UTC):%H:%M:%SZ}",
                 )
             self._first_reads += 1
 
@@ -680,7 +686,7 @@ class GitHubSource:
         """A refresh covers `repos`: what is held of any other repository is forgotten."""
         self.held.keep_only(repos)
         with self._first_reads_lock:
-            self._first_reads = 0
+            self._first_reads, self._first_read_allowance = 0, None
         self._probe_every_ci = changes.probes_every_refresh(len(repos), self._settings)
 
     def note_pushed(self, repo: str, pushed_at: float) -> None:
