@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -90,52 +90,48 @@ class RepoLister:
         self._stopping = stopping if stopping is not None else threading.Event()
 
     def __call__(self, owner: RepoOwner, deadline: float) -> list[ListedRepo]:
-        """Every repository of `owner` (at most MAX_LISTED); raises SourceError with a bounded reason.
-
-        Pages are asked for by number until a short one, not by following `Link`: a page answered 304
-        is the stored answer with its stored `Link`, which lacks the `next` of a page added since (a new
-        repository, oldest first, lands on a new last page while the full page before it is unchanged).
-        """
-        path = f"/orgs/{owner.name}/repos" if owner.kind == "org" else f"/users/{owner.name}/repos"
-        params: dict[str, Any] = {"type": "all" if owner.kind == "org" else "owner"}
-        params |= {"sort": "created", "direction": "asc", "per_page": PER_PAGE}
+        """Every repository of `owner` (at most MAX_LISTED), oldest created first; raises SourceError with a
+        bounded reason."""
         listed: list[ListedRepo] = []
-        try:
-            client = self._source.client(deadline)
-            with transport.using(self._source.hooks):
-                for page in range(1, MAX_LISTED // PER_PAGE + 1):
-                    self._check(deadline)
-                    _, items = client.requester.requestJsonAndCheck("GET", path, parameters=params | {"page": page})
-                    listed.extend(_listed(item) for item in items)
-                    if len(items) < PER_PAGE:
-                        return listed
-        except Exception as exc:
-            raise classify(exc) from None
+        for page in self._pages(owner, "created", "asc", deadline):
+            listed.extend(page)
+            if len(page) < PER_PAGE:
+                return listed
         logger.warning("discovery: %s has over %d repositories, the rest unseen", owner, MAX_LISTED)
         return listed
 
     def pushed_since(self, owner: RepoOwner, since: float, deadline: float) -> list[ListedRepo]:
         """`owner`'s repositories pushed at or after `since`, newest push first: pages of the list sorted by
         push until one pushed before it (one page for up to a hundred pushes); raises SourceError."""
+        pushed: list[ListedRepo] = []
+        for page in self._pages(owner, "pushed", "desc", deadline):
+            for repo in page:
+                if repo.pushed_at is None or repo.pushed_at < since:
+                    return pushed
+                pushed.append(repo)
+            if len(page) < PER_PAGE:
+                return pushed
+        return pushed
+
+    def _pages(self, owner: RepoOwner, sort: str, direction: str, deadline: float) -> Iterator[list[ListedRepo]]:
+        """`owner`'s list in that order, a page at a time (at most MAX_LISTED repositories); raises SourceError.
+
+        Pages are asked for by number, not by following `Link`: a page answered 304 is the stored answer
+        with its stored `Link`, which lacks the `next` of a page added since (a new repository, oldest
+        first, lands on a new last page while the full page before it is unchanged).
+        """
         path = f"/orgs/{owner.name}/repos" if owner.kind == "org" else f"/users/{owner.name}/repos"
         params: dict[str, Any] = {"type": "all" if owner.kind == "org" else "owner"}
-        params |= {"sort": "pushed", "direction": "desc", "per_page": PER_PAGE}
-        pushed: list[ListedRepo] = []
+        params |= {"sort": sort, "direction": direction, "per_page": PER_PAGE}
         try:
             client = self._source.client(deadline)
             with transport.using(self._source.hooks):
                 for page in range(1, MAX_LISTED // PER_PAGE + 1):
                     self._check(deadline)
                     _, items = client.requester.requestJsonAndCheck("GET", path, parameters=params | {"page": page})
-                    for repo in map(_listed, items):
-                        if repo.pushed_at is None or repo.pushed_at < since:
-                            return pushed
-                        pushed.append(repo)
-                    if len(items) < PER_PAGE:
-                        return pushed
+                    yield [_listed(item) for item in items]
         except Exception as exc:
             raise classify(exc) from None
-        return pushed
 
     def _check(self, deadline: float) -> None:
         if self._stopping.is_set():
