@@ -293,6 +293,14 @@ def _next_run_id(repo: FakeRepo) -> int:
 # --- truth -----------------------------------------------------------------------------------------
 
 
+def _conclusion_at(run: FakeRun, at: datetime) -> str | None:
+    """The run's conclusion as GitHub showed it at `at`. A re-run changes the run in place when it happens,
+    so a truth asked for a moment before a re-run that has happened since must take the attempt before."""
+    if run.run_attempt > 1 and run.updated_at > at:
+        return run.attempt(run.run_attempt - 1).conclusion
+    return run.conclusion
+
+
 def _newest_counted_run(repo: FakeRepo, at: datetime) -> FakeRun | None:
     counted = [
         run
@@ -301,7 +309,7 @@ def _newest_counted_run(repo: FakeRepo, at: datetime) -> FakeRun | None:
         and run.head_branch == BRANCH
         and run.status == "completed"
         and run.event in BRANCH_EVENTS
-        and run.conclusion not in PASSED_OVER
+        and _conclusion_at(run, at) not in PASSED_OVER
         and run.created_at <= at
     ]
     return max(counted, key=lambda run: (run.created_at, run.id)) if counted else None
@@ -312,7 +320,7 @@ def tests_passing(repo: FakeRepo, at: datetime) -> float | None:
     run = _newest_counted_run(repo, at)
     if run is None:
         return None
-    return 1.0 if run.conclusion == "success" else 0.0
+    return 1.0 if _conclusion_at(run, at) == "success" else 0.0
 
 
 def mentioning(repo: FakeRepo, at: datetime, word: str) -> float:
