@@ -39,6 +39,8 @@ OPERATIONS = (
     # Organisation discovery (exporter/github/discovery.py).
     "repos/list-for-org",
     "repos/list-for-user",
+    # The CI workflow's schedule (exporter/schedules.py): its file's `on.schedule` crons.
+    "repos/get-content",
 )
 OUTPUT = Path(__file__).resolve().parent.parent / "tests" / "schemas" / "github-rest-subset.json"
 

@@ -235,6 +235,9 @@ class FakeRelease:
 REPO_CREATED = datetime(2020, 1, 1, tzinfo=UTC)
 
 
+DEFAULT_WORKFLOW_TEXT = "name: Checks\non: [push, pull_request]\njobs:\n  tests:\n    runs-on: ubuntu-latest\n"
+
+
 @dataclass
 class FakeRepo:
     """A repository with its workflows (by file name), runs and commits per branch (any order),
@@ -248,6 +251,9 @@ class FakeRepo:
     full_name: str
     default_branch: str = "main"
     workflows: list[str] = field(default_factory=lambda: ["checks.yml"])
+    # Workflow files' text (YAML) by file name, served by the contents API; a workflow without one has
+    # `on: [push, pull_request]`.
+    workflow_texts: dict[str, str] = field(default_factory=dict)
     runs: list[FakeRun] = field(default_factory=list)
     commits: dict[str, list[FakeCommit]] = field(default_factory=_default_commits)
     pulls: list[FakePull] = field(default_factory=list)
@@ -295,6 +301,10 @@ class FakeRepo:
             if file_or_id in (workflow_file, str(self.workflow_id(workflow_file))):
                 return workflow_file
         return None
+
+    def workflow_text(self, workflow_file: str) -> str:
+        """The workflow file's YAML as the default branch holds it."""
+        return self.workflow_texts.get(workflow_file, DEFAULT_WORKFLOW_TEXT)
 
     def find_run(self, run_id: int) -> FakeRun | None:
         return next((run for run in self.runs if run.id == run_id), None)

@@ -7,6 +7,7 @@ Every API URL points at the fake's own base URL (PyGithub refuses to follow anot
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -576,3 +577,29 @@ def rate_limit(limit: int, used: int, reset: int) -> Json:
 def error(message: str, status: int) -> Json:
     """GitHub's JSON error body."""
     return {"message": message, "documentation_url": "https://docs.github.com/rest", "status": str(status)}
+
+
+def content_file(base: str, repo: FakeRepo, path: str, ref: str, text: str) -> Json:
+    """A `content-file` object (`GET .../contents/{path}`): the file's bytes in base64, in lines of 60
+    characters as GitHub sends them, and its git blob sha."""
+    data = text.encode()
+    sha = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+    encoded = base64.b64encode(data).decode()
+    api = f"{base}/repos/{repo.full_name}"
+    self_url = f"{api}/contents/{path}?ref={ref}"
+    git_url = f"{api}/git/blobs/{sha}"
+    html_url = f"{HTML}/{repo.full_name}/blob/{ref}/{path}"
+    return {
+        "type": "file",
+        "encoding": "base64",
+        "size": len(data),
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "content": "\n".join(encoded[start : start + 60] for start in range(0, len(encoded), 60)) + "\n",
+        "sha": sha,
+        "url": self_url,
+        "git_url": git_url,
+        "html_url": html_url,
+        "download_url": f"https://raw.githubusercontent.com/{repo.full_name}/{ref}/{path}",
+        "_links": {"self": self_url, "git": git_url, "html": html_url},
+    }

@@ -108,7 +108,20 @@ def route(
     match = re.fullmatch(r"/compare/(.+)", rest)
     if match:
         return compare(repo, base, match[1], query)
+    match = re.fullmatch(r"/contents/\.github/workflows/([^/]+)", rest)
+    if match:
+        return workflow_file_contents(repo, base, match[1], query)
     return not_found()
+
+
+def workflow_file_contents(repo: FakeRepo, base: str, workflow_file: str, query: dict[str, str]) -> Answer:
+    """`GET /repos/{o}/{r}/contents/.github/workflows/{file}` (`ref`: the default branch, or any branch
+    with commits; the text is the same on each): the only files the fake holds."""
+    ref = query.get("ref", repo.default_branch)
+    if workflow_file not in repo.workflows or (ref != repo.default_branch and ref not in repo.commits):
+        return not_found()
+    path, text = f".github/workflows/{workflow_file}", repo.workflow_text(workflow_file)
+    return Answer(200, payloads.content_file(base, repo, path, ref, text))
 
 
 OWNER_REPO_TYPES = {"org": frozenset({"all", "public", "private", "forks", "sources", "member"})}

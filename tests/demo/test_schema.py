@@ -74,6 +74,7 @@ ENDPOINTS = {
     ],
     "repos/list-for-org": ["/orgs/{owner}/repos?type=all&sort=created&direction=asc&per_page=100"],
     "repos/list-for-user": ["/users/{owner}/repos?type=owner&sort=created&direction=asc&per_page=100"],
+    "repos/get-content": ["/repos/{repo}/contents/.github/workflows/checks.yml?ref=main"],
 }
 
 
