@@ -18,10 +18,12 @@ pull request turning stale is computed without asking). Data never read is alway
 * `ci` is probed every refresh for every repository while that costs at most QUIET_PROBE_SHARE of the
 refresh interval's request budget (EXPORTER_GITHUB_POINTS_PER_MINUTE); past it (about 6,000 repositories
 a 15-minute interval at the default pace) only while it can change without a push to the branch: the
-newest run failed (a re-run is how red turns green), the branch has `schedule` runs, or a push is under an
-hour old with no run created since (its run may still be going). A quiet green branch's is then probed on
-the slow sweep: a re-run or dispatch there shows within EXPORTER_SLOW_DATA_SECONDS, or at once with the
-`workflow_run` webhook.
+newest run failed (a re-run is how red turns green), a cron of the CI workflow file fired under
+SCHEDULE_WATCH_SECONDS ago and its `schedule` run is not read yet (`exporter/schedules.py`; the file is read
+with the first read and after each push; while its crons are not known, whenever `schedule` runs were
+read), or a push is under an hour old with no run created since (its run may still be going). A quiet
+green branch's is then probed on the slow sweep: a re-run or dispatch there shows within
+EXPORTER_SLOW_DATA_SECONDS, or at once with the `workflow_run` webhook.
 A repository that no account listing covers has no push signal: its `ci` and `commits` are asked every
 refresh (conditionally), as before.
 
@@ -38,6 +40,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
+
+from exporter import schedules
 
 if TYPE_CHECKING:
     from exporter.settings import Settings
@@ -59,6 +63,9 @@ PUSH_KINDS: frozenset[Kind] = frozenset({"commits", "ci"})  # what a push seen i
 # GitHub's clock and ours may differ: a push this close before a read is read again (a 304 when it was in).
 CLOCK_SKEW_SECONDS = 60.0
 PUSH_WATCH_SECONDS = 3600.0
+# GitHub starts a scheduled run a few minutes after its cron's time, later under load (or drops it): the
+# branch's CI is probed from the fire time until a `schedule` run created since is read, this long at most.
+SCHEDULE_WATCH_SECONDS = 3600.0
 # The share of a refresh interval's request budget that probing every repository's CI may take; the rest is
 # for reading what changed and for the sweep.
 QUIET_PROBE_SHARE = 0.6  # after a push, `ci` is probed every refresh this long (its run may be going)
@@ -71,8 +78,11 @@ class HeldState:
     read_at: Mapping[Kind, float]  # when each kind held was last confirmed current (read, or probed 304)
     pushed_at: float | None = None  # the newest push the account listing showed; None: no listing covers it
     ci_red: bool = False  # the newest counted run did not succeed
-    ci_scheduled: bool = False  # the window has `schedule` runs: the branch's CI runs without pushes
+    ci_scheduled: bool = False  # `schedule` runs were read: the branch's CI runs without pushes
     ci_newest_at: float | None = None  # when the newest counted run was created
+    ci_crons: tuple[str, ...] | None = None  # the CI workflow file's crons; None: not read (or unreadable)
+    ci_newest_scheduled_at: float | None = None  # when the newest `schedule` run read was created
+    schedule_read_at: float | None = None  # when the workflow file was read (None: never)
 
 
 def bound(kind: Kind, settings: Settings, repos: int) -> float:
@@ -126,11 +136,33 @@ def plan(
             pushed_after = state.pushed_at is not None and state.pushed_at >= read_at - CLOCK_SKEW_SECONDS
             actions[kind] = "read" if not watched or pushed_after else "hold"
         elif kind == "ci":
-            busy = probe_every_ci or not watched or state.ci_red or state.ci_scheduled or _push_not_run(state, now)
+            busy = (
+                probe_every_ci or not watched or state.ci_red or _schedule_due(state, now) or _push_not_run(state, now)
+            )
             actions[kind] = "probe" if busy or swept or sweep_due(repo, read_at, now, period) else "hold"
         else:
             actions[kind] = "read" if swept or sweep_due(repo, read_at, now, period) else "hold"
     return actions
+
+
+def reads_schedule(state: HeldState, probe_every_ci: bool) -> bool:
+    """Whether a session reads the CI workflow file's crons: only when CI is not probed every refresh anyway,
+    for a repository with a push signal, when they were never read or a push came since (the file may have
+    changed with it)."""
+    if probe_every_ci or state.pushed_at is None:
+        return False
+    return state.schedule_read_at is None or state.pushed_at >= state.schedule_read_at - CLOCK_SKEW_SECONDS
+
+
+def _schedule_due(state: HeldState, now: float) -> bool:
+    """The branch's CI may have run without a push: a cron of its workflow fired under SCHEDULE_WATCH_SECONDS
+    ago and no `schedule` run created since has been read. Crons not known: whenever `schedule` runs were read."""
+    if state.ci_crons is None:
+        return state.ci_scheduled
+    fired = schedules.latest_fire(state.ci_crons, now)
+    if fired is None or now - fired >= SCHEDULE_WATCH_SECONDS:
+        return False
+    return state.ci_newest_scheduled_at is None or state.ci_newest_scheduled_at < fired - CLOCK_SKEW_SECONDS
 
 
 def _push_not_run(state: HeldState, now: float) -> bool:

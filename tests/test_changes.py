@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -40,12 +41,12 @@ ENV = {
 }
 
 
-def quiet_name(start: float, refreshes: int) -> str:
+def quiet_name(start: float, refreshes: int, ttl: float = TTL) -> str:
     """A repository name whose slow sweep does not fall in the `refreshes` intervals after `start`, so a
     test can tell a sweep from a change it made."""
     for n in range(1000):
         name = f"{ORG}/app{n}"
-        if not sweep_due(name, start, start + refreshes * TTL, PERIOD):
+        if not sweep_due(name, start, start + refreshes * ttl, sweep_period(SLOW, ttl)):
             return name
     raise AssertionError("no such name")  # 1000 phases: cannot happen while the period is over an interval
 
@@ -201,6 +202,60 @@ def test_a_redeploy_of_an_old_commit_shows_within_the_slow_bound(
     assert all("deployments" not in ask for ask in asks[:-1])
 
 
+NIGHTLY = "name: Checks\non:\n  push:\n  schedule:\n    - cron: '30 12 * * *'\n"  # fires at NOW + 30 min
+# Past the count where every CI is probed: one repository is more than 60 % of one point a minute.
+ECONOMY_TTL = 60.0
+ECONOMY = ENV | {"EXPORTER_CACHE_TTL_SECONDS": str(ECONOMY_TTL), "EXPORTER_GITHUB_POINTS_PER_MINUTE": "1"}
+
+
+def test_past_the_probe_count_a_nightly_run_shows_at_the_refresh_after_its_cron_fires_and_the_quiet_ones_ask_nothing(
+    fake: FakeGitHub, clock: Clock, made: list[ClockedExporter]
+) -> None:
+    name = quiet_name(clock.now, 40, ECONOMY_TTL)
+    nightly = org_repo(name)
+    nightly.workflow_texts = {"checks.yml": NIGHTLY}
+    fake.add_repo(nightly)
+    paced = SimulatedTime()  # one point a minute, on the pacer's own clock: no real wait
+    exporter = ClockedExporter(fake, clock, pacing_clock=paced, pacing_sleep=paced.sleep, **ECONOMY)
+    made.append(exporter)
+    assert value(exporter.scrape(), "ci_tests_passing_on_main", name) == 1.0
+    assert "checks.yml" in asked(fake)  # the workflow file, read with the first read
+
+    def refresh_at(minutes: int) -> list[str]:
+        clock.now = NOW.timestamp() + 60 * minutes
+        fake.clear_requests()
+        exporter.scrape()
+        return asked(fake)
+
+    assert [refresh_at(minute) for minute in (1, 2, 29)] == [["repos"]] * 3  # the push listing only
+    scheduled = run(2, "failure", event="schedule", head_sha=OLD_SHA)
+    fake.repo(name).runs.append(dataclasses.replace(scheduled, created_at=NOW + timedelta(minutes=31)))
+    assert "runs" in refresh_at(32)
+    assert value(exporter.scrape(), "ci_tests_passing_on_main", name) == 0.0
+
+
+def test_a_workflow_file_that_is_not_a_workflow_is_named_in_a_warning_and_its_ci_probed_as_before(
+    fake: FakeGitHub, clock: Clock, made: list[ClockedExporter], caplog: pytest.LogCaptureFixture
+) -> None:
+    name = quiet_name(clock.now, 40, ECONOMY_TTL)
+    broken = org_repo(name)
+    broken.workflow_texts = {"checks.yml": "on: [push\n"}
+    earlier = run(2, "success", event="schedule", head_sha=OLD_SHA)
+    broken.runs.append(dataclasses.replace(earlier, created_at=NOW - timedelta(hours=3)))
+    fake.add_repo(broken)
+    paced = SimulatedTime()
+    exporter = ClockedExporter(fake, clock, pacing_clock=paced, pacing_sleep=paced.sleep, **ECONOMY)
+    made.append(exporter)
+    with caplog.at_level(logging.WARNING, logger="exporter.github.source"):
+        assert value(exporter.scrape(), "ci_tests_passing_on_main", name) == 1.0
+    assert f"{name}:.github/workflows/checks.yml is not valid YAML" in caplog.text
+    clock.advance(ECONOMY_TTL)
+    fake.clear_requests()
+    exporter.scrape()
+    assert "runs" in asked(fake)  # scheduled runs are among its runs: probed every refresh, as before
+    assert "checks.yml" not in asked(fake)  # read again after the next push, not every refresh
+
+
 # --- time alone -----------------------------------------------------------------------------------
 
 
@@ -246,6 +301,42 @@ def test_a_quiet_green_branchs_ci_waits_for_the_sweep_when_probing_every_one_doe
     assert plan(name, quiet, frozenset(), at + TTL, SLOW, TTL, probe_every_ci=False)["ci"] == "hold"
     for busy in (dataclasses.replace(quiet, ci_red=True), dataclasses.replace(quiet, pushed_at=at)):
         assert plan(name, busy, frozenset(), at + TTL, SLOW, TTL, probe_every_ci=False)["ci"] == "probe"
+
+
+def test_past_the_probe_count_a_scheduled_branchs_ci_is_probed_from_each_cron_fire_until_its_run_is_read() -> None:
+    fired = NOW.timestamp()  # the cron below fires at NOW, 12:00
+    slow = 86400.0  # a day's sweep, with a name whose sweep does not come in the two hours looked at
+    period = sweep_period(slow, TTL)
+    name = next(f"o/r{n}" for n in range(1000) if not sweep_due(f"o/r{n}", fired - TTL, fired + 7200, period))
+    quiet = HeldState(
+        read_at=dict.fromkeys(changes.KINDS, fired - TTL),
+        pushed_at=fired - 86400,
+        ci_scheduled=True,
+        ci_crons=("0 12 * * *",),
+        ci_newest_scheduled_at=fired - 86400 + 120,  # yesterday's run
+    )
+
+    def ci(state: HeldState, now: float) -> str:
+        return plan(name, state, frozenset(), now, slow, TTL, probe_every_ci=False)["ci"]
+
+    assert ci(quiet, fired - 60) == "hold"  # before the fire: nothing can have run
+    assert ci(quiet, fired + 60) == "probe"
+    assert ci(quiet, fired + changes.SCHEDULE_WATCH_SECONDS - 60) == "probe"  # GitHub may start it late
+    assert ci(quiet, fired + changes.SCHEDULE_WATCH_SECONDS) == "hold"  # dropped: the sweep is the net
+    assert ci(dataclasses.replace(quiet, ci_newest_scheduled_at=fired + 300), fired + 900) == "hold"  # it ran
+    assert ci(dataclasses.replace(quiet, ci_crons=None), fired - 60) == "probe"  # not known: the runs decide
+    assert ci(dataclasses.replace(quiet, ci_crons=()), fired + 60) == "hold"  # the schedule was removed
+
+
+def test_the_workflow_file_is_read_past_the_probe_count_when_never_read_and_after_each_push() -> None:
+    at = NOW.timestamp()
+    never = HeldState(read_at={}, pushed_at=at - 86400)
+    assert not changes.reads_schedule(never, probe_every_ci=True)  # every CI is probed anyway
+    assert changes.reads_schedule(never, probe_every_ci=False)
+    read = dataclasses.replace(never, schedule_read_at=at)
+    assert not changes.reads_schedule(read, probe_every_ci=False)
+    assert changes.reads_schedule(dataclasses.replace(read, pushed_at=at + 600), probe_every_ci=False)
+    assert not changes.reads_schedule(dataclasses.replace(never, pushed_at=None), probe_every_ci=False)  # no signal
 
 
 def test_the_sweep_reads_each_repository_once_a_period_and_an_even_share_each_interval() -> None:

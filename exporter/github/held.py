@@ -56,10 +56,20 @@ class CiRead:
     newest: RunRef | None
     runs: tuple[CiRun, ...]
     complete: bool
-    scheduled: bool  # a `schedule` run is among those read: the branch's CI runs without pushes
+    newest_scheduled_at: datetime | None  # the newest `schedule` run's creation among those read (any conclusion)
 
     def window(self, start: datetime, end: datetime) -> CiRunWindow:
         return CiRunWindow(start, end, tuple(run for run in self.runs if start <= run.created_at < end), self.complete)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The crons of the CI workflow file's `on.schedule` as read at `read_at` (exporter/schedules.py); `crons`
+    None: the file could not be read as a workflow (`problem` says why), so the runs read decide."""
+
+    crons: tuple[str, ...] | None
+    read_at: float
+    problem: str | None = None
 
 
 @dataclass
@@ -74,6 +84,7 @@ class HeldRepo:
     open_pulls: tuple[PullRequest, ...] | None = None
     merged_pulls: tuple[PullRequest, ...] | None = None  # merged in the window as read
     deployments: tuple[Deployment, ...] | None = None
+    schedule: Schedule | None = None  # read only past the repository count where every CI is probed
 
     def state(self) -> HeldState:
         """The scheduler's view: each kind confirmed as of its least recently confirmed dataset."""
@@ -86,12 +97,16 @@ class HeldRepo:
         if quiet and commits is not None and self.vouched_at is not None:  # no push since: current as of the listing
             read_at["commits"] = max(commits, self.vouched_at)
         newest = self.ci.newest if self.ci is not None else None
+        scheduled = self.ci.newest_scheduled_at if self.ci is not None else None
         return HeldState(
             read_at=read_at,
             pushed_at=self.pushed_at,
             ci_red=newest is not None and newest.conclusion != "success",
-            ci_scheduled=self.ci is not None and self.ci.scheduled,
+            ci_scheduled=scheduled is not None,
             ci_newest_at=newest.created_at.timestamp() if newest is not None else None,
+            ci_crons=self.schedule.crons if self.schedule is not None else None,
+            ci_newest_scheduled_at=scheduled.timestamp() if scheduled is not None else None,
+            schedule_read_at=self.schedule.read_at if self.schedule is not None else None,
         )
 
     def confirm(self, dataset: str, at: float) -> None:

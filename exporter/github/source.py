@@ -17,6 +17,7 @@ fails an odd answer before PyGithub reads it or the ETag cache keeps it.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import itertools
@@ -33,7 +34,7 @@ from github import Auth, Github, GithubException
 from github.PaginatedList import PaginatedList
 from urllib3.util.retry import Retry
 
-from exporter import __version__, changes, tracing
+from exporter import __version__, changes, schedules, tracing
 from exporter.changes import Action, ChangeSignals, Kind
 from exporter.errors import SourceError
 from exporter.github import answers, etag_cache, held, pulls, transport
@@ -83,6 +84,9 @@ FAILED_ATTEMPT_CONCLUSIONS = frozenset({"failure", "timed_out"})
 # FIRST_READ_SHARE of the points left (`_admit_first_read`).
 FIRST_READ_POINTS: Mapping[str, int] = {"ci.": 1, "commits.": 1, "prs.": 2, "dora.": 3}
 FIRST_READ_SHARE = 0.5
+# Past the count where every CI is probed, the share of a refresh's request budget (points a minute x TTL)
+# that reads of CI workflow files may take (`_admit_schedule_read`).
+SCHEDULE_READ_SHARE = 0.1
 # Earlier attempts read per run that succeeded on a re-run, newest first, stopping at the first failed one:
 # past three re-runs of one run the answer is the same (a failure is almost always the attempt just before),
 # and the bound keeps a run re-run fifty times from costing fifty requests.
@@ -193,6 +197,7 @@ class RepoSession:
         held: HeldRepo | None = None,
         actions: Mapping[Kind, Action] | None = None,
         on_failed_read: Callable[[Kind], None] = lambda _: None,
+        read_schedule: bool = False,
     ) -> None:
         self._client = client
         self._hooks = hooks
@@ -207,6 +212,8 @@ class RepoSession:
         self._held = held
         self._actions = actions or {}
         self._on_failed_read = on_failed_read
+        self._read_schedule = read_schedule  # read the CI workflow file's crons with the runs
+        self._schedule = _Once()
         self._run = _Once()  # the CI runs (a `CiRead`)
         self._latest_run = _Once()
         self._commits = _Once()
@@ -371,7 +378,34 @@ class RepoSession:
 
     def _ci(self) -> CiRead:
         """The branch's completed CI runs: held, held after a conditional request answered 304, or read."""
-        return self._run.get(lambda: self._held_or_read("ci", self._read_ci))
+        read = self._run.get(lambda: self._held_or_read("ci", self._read_ci))
+        if self._read_schedule:
+            self._schedule.get(self._update_schedule)
+        return read
+
+    def _update_schedule(self) -> None:
+        """Read the CI workflow file's crons into what is held (exporter/schedules.py). A file that is not a
+        workflow is held as unreadable, with a warning naming the problem, until the next push; a failed
+        request leaves the schedule as it was, read again next refresh. Neither fails a metric: without crons,
+        the runs read decide when the branch's CI is probed."""
+        if self._held is None:
+            return
+        path = f".github/workflows/{self._settings.ci_workflow}"
+        try:
+            self._raise_if_past_deadline()
+            url = f"{self._client.get_repo(self._repo_name).url}/contents/{path}"
+            body = self._client.requester.requestJsonAndCheck("GET", url, {"ref": self._settings.branch})[1]
+            text = base64.b64decode(str(body["content"])).decode()
+        except Exception as exc:  # the schedule only saves requests: without it the CI is probed as before
+            logger.info("%s: %s not read (%s), its crons read again next refresh", self._repo_name, path, classify(exc))
+            return
+        try:
+            self._held.schedule = held.Schedule(
+                schedules.crons_in(text, f"{self._repo_name}:{path}"), self._now.timestamp()
+            )
+        except ValueError as exc:
+            logger.warning("%s; its CI is probed while scheduled runs are among its runs", exc)
+            self._held.schedule = held.Schedule(None, self._now.timestamp(), str(exc))
 
     def _read_ci(self, etag: str | None) -> CiRead | None:
         """The completed runs of the CI workflow on the branch, newest first, down to the window's start (at
@@ -440,7 +474,9 @@ class RepoSession:
                 and start <= timestamp(item["created_at"])  # the window's end is applied when used
             ),
             complete=complete,
-            scheduled=any(item["event"] == "schedule" for item in items),
+            newest_scheduled_at=max(
+                (timestamp(item["created_at"]) for item in items if item["event"] == "schedule"), default=None
+            ),
         )
 
     def _fetch_rerun_attempts(self) -> list[RunAttempt]:
@@ -591,6 +627,7 @@ class GitHubSource:
         self._retry = ChangeSignals()  # kinds whose read failed: read (not probed) next refresh, quietly
         self._probe_every_ci = True  # while the budget allows (`watch`)
         self._first_reads = 0  # repositories never read that this refresh started reading
+        self._schedule_reads = 0  # CI workflow files this refresh read
         self._first_read_allowance: float | None = None  # points they may take this refresh (set once known)
         enabled = [spec.key for spec in default_registry() if spec.key not in settings.metrics_disabled]
         self._first_read_points = sum(
@@ -636,9 +673,10 @@ class GitHubSource:
         if not kept.read_at:
             self._admit_first_read(repo)
         settings = self._settings
+        state = kept.state()
         actions = changes.plan(
             repo,
-            kept.state(),
+            state,
             self.signals.take(repo) | self._retry.take(repo),
             now.timestamp(),
             settings.slow_data_seconds,
@@ -658,7 +696,21 @@ class GitHubSource:
             kept,
             actions,
             lambda kind: self._retry.mark(repo, (kind,)),
+            self._admit_schedule_read(state),
         )
+
+    def _admit_schedule_read(self, state: changes.HeldState) -> bool:
+        """Whether this session reads the CI workflow's crons (`changes.reads_schedule`), at most
+        SCHEDULE_READ_SHARE of a refresh's request budget a refresh: past the count where every CI is
+        probed, each repository's file is read once, spread over the refreshes that takes."""
+        if not changes.reads_schedule(state, self._probe_every_ci):
+            return False
+        budget = self._settings.github_points_per_minute * max(self._settings.cache_ttl_seconds, 60.0) / 60
+        with self._first_reads_lock:
+            if self._schedule_reads >= max(1, int(SCHEDULE_READ_SHARE * budget)):
+                return False
+            self._schedule_reads += 1
+            return True
 
     def _admit_first_read(self, repo: str) -> None:
         """Let a repository never read start its first read (FIRST_READ_POINTS of its metrics), or raise
@@ -686,7 +738,7 @@ class GitHubSource:
         """A refresh covers `repos`: what is held of any other repository is forgotten."""
         self.held.keep_only(repos)
         with self._first_reads_lock:
-            self._first_reads, self._first_read_allowance = 0, None
+            self._first_reads, self._first_read_allowance, self._schedule_reads = 0, None, 0
         self._probe_every_ci = changes.probes_every_refresh(len(repos), self._settings)
 
     def note_pushed(self, repo: str, pushed_at: float) -> None:
