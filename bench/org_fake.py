@@ -103,13 +103,14 @@ class _Child:
             secondary_points_per_minute=SECONDARY_POINTS_PER_MINUTE if secondary else None,
             max_concurrent=MAX_CONCURRENT if secondary else None,
         )
+        self.crons = {repo.full_name: organisation.cron(repo) for repo in repos}  # no change edits a workflow file
         self.clock = clock
         self.seed = seed
         self._refused_before = 0
         self._minute_points_before = 0
 
     def plan(self, start: float, end: float) -> list[Change]:
-        changes = organisation.plan(list(self.fake.by_name), start, end, self.seed)
+        changes = organisation.plan(self.crons, start, end, self.seed)
         self.fake.schedule(changes)
         return changes
 
@@ -175,7 +176,8 @@ class _Child:
 def _plant(repo: FakeRepo, metric: str, at: datetime, rng: random.Random) -> None:
     """Move `metric`'s truth for `repo` at `at`, touching as little else as the model allows."""
     if metric == "ci.tests_passing_on_main":
-        organisation.scheduled_run(repo, at)
+        # Off the repository's cron, if it has one: a run no probe is due to find, which is the point here.
+        organisation.scheduled_run(repo, at, organisation.flipped(repo, at))
     elif metric in ("commits.hotfix", "commits.reverts"):
         message = "hotfix: planted" if metric == "commits.hotfix" else 'Revert "planted"'
         before = organisation.tests_passing(repo, at)

@@ -9,9 +9,11 @@ bench moves it to an interval's end (or when the exporter's pacer sleeps, once t
 intervals take minutes, not hours.
 
 Each interval: the changes planned for it happen at their times (a push, a scheduled run, a re-run, a
-pull request from a fork, a redeploy); at its end the bench scrapes the exporter as the Datadog agent
-does (a stale cache starts a refresh; the bench waits for it), then counts what GitHub saw and compares
-each served value of five metrics with what the fake's model says. Interval 0 is the first full read.
+pull request from a fork, a redeploy; scheduled runs only at the fire times of the crons the repositories'
+workflow files declare, the other kinds drawn to make up 1 in 10 repositories); at its end the bench
+scrapes the exporter as the Datadog agent does (a stale cache starts a refresh; the bench waits for it),
+then counts what GitHub saw and compares each served value of five metrics with what the fake's model
+says. Interval 0 is the first full read.
 """
 
 from __future__ import annotations

@@ -2,14 +2,21 @@
 
 Each repository (three weeks of history, made in one pass from a seeded generator): a few commits a
 week on `main` (some hotfixes, reverts and merges), a CI run of `checks.yml` for each recent push, a
-few `schedule` runs on the head of the day, a few open pull requests (some from forks, with their
-`pull_request` runs) and merged ones, and for most repositories a few production deployments.
+few open pull requests (some from forks, with their `pull_request` runs) and merged ones, and for most
+repositories a few production deployments. Its `checks.yml` (served by the contents API) runs on
+`push` and `pull_request`, and for about half the repositories on a daily cron as well (`M H * * *`),
+for about 5 % on a six-hourly one (`M */6 * * *`), at a random minute and hour (UTC). A repository
+with a cron has a `schedule` run for each fire of it in the last week, on the head of `main` then,
+created 0-10 minutes after the fire time as GitHub's are; one without a cron has none.
 
 A change is one of `KINDS`, at a whole second: a push to main (a commit, some merging a pull request,
 some a hotfix or a revert, and its CI run), a scheduled run on the old head (no push), a re-run of the
 newest run flipping its conclusion (no push), a pull request from a fork with its `pull_request` run
-(no push), a redeploy of an older commit (no push). Only a push adds a commit, so the listing's
-`pushed_at` (the newest commit's time) follows pushes only, as GitHub's does.
+(no push), a redeploy of an older commit (no push). Scheduled runs come only from the crons: every
+fire makes one, created 0-10 minutes late, mostly concluding as the branch's newest run did (a change,
+but seldom a visible one). The other kinds are drawn to make up 1 in 10 repositories changing an
+interval. Only a push adds a commit, so the listing's `pushed_at` (the newest commit's time) follows
+pushes only, as GitHub's does.
 
 The truth is computed from the model by the rules the README states (newest counted run of the branch,
 non-merge commits in the window mentioning the word, open pull requests against the branch,
@@ -18,10 +25,14 @@ successful deployments created in the window), independently of the exporter's c
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from croniter import croniter
 
 from exporter.demo.model import (
     REPO_CREATED,
@@ -43,7 +54,13 @@ LOOKBACK = timedelta(days=7)  # EXPORTER_LOOKBACK_DAYS's default, which the benc
 HISTORY_WEEKS = 3
 CHANGING_SHARE = 0.1  # 1 in 10 repositories changes in an interval
 KINDS = ("push", "schedule", "rerun", "fork_pr", "redeploy")
-KIND_WEIGHTS = (0.45, 0.15, 0.15, 0.15, 0.10)
+# Scheduled runs happen at their crons' fire times; the other kinds are drawn, in these proportions.
+DRAWN_KINDS = ("push", "rerun", "fork_pr", "redeploy")
+DRAWN_WEIGHTS = (0.45, 0.15, 0.15, 0.10)
+DAILY_SHARE = 0.5  # repositories whose CI runs on a daily cron
+SIX_HOURLY_SHARE = 0.05  # ... on a six-hourly one (the rest have no schedule)
+SCHEDULE_DELAY_SECONDS = 600  # GitHub creates a scheduled run up to 10 minutes after its cron fires
+SCHEDULE_KEEPS_STATE = 0.9  # a scheduled run concludes as the branch's newest counted run did, this often
 METRICS = ("ci.tests_passing_on_main", "commits.hotfix", "commits.reverts", "prs.open", "dora.deployments")
 SLOW_METRICS = frozenset({"prs.open", "dora.deployments"})  # kinds the issue lets lag (e.g. an hour)
 # The metrics whose served value a change of each kind is meant to move.
@@ -84,6 +101,50 @@ def _jobs(conclusion: str) -> list[FakeJob]:
     return GREEN_JOBS if conclusion == "success" else RED_JOBS
 
 
+def workflow_text(cron: str | None) -> str:
+    """`checks.yml` as a GitHub Actions workflow file: on pushes to main and pull requests, and on `cron`."""
+    schedule = f'  schedule:\n    - cron: "{cron}"\n' if cron else ""
+    steps = "    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+    return (
+        f"name: Checks\non:\n  push:\n    branches: [{BRANCH}]\n  pull_request:\n{schedule}jobs:\n"
+        f"  lint:\n{steps}      - run: make lint\n  tests:\n{steps}      - run: make test\n"
+    )
+
+
+_CRON_LINE = re.compile(r'^ +- cron: "([^"]+)"$', re.MULTILINE)
+
+
+def cron(repo: FakeRepo) -> str | None:
+    """The cron of the repository's CI workflow file (as `workflow_text` writes it), None without one."""
+    found = _CRON_LINE.search(repo.workflow_text(WORKFLOW))
+    return found[1] if found else None
+
+
+@functools.lru_cache(maxsize=4096)
+def fire_times(expression: str, after: float, until: float) -> tuple[float, ...]:
+    """The Unix times in (after, until] at which the cron `expression` (UTC) fires."""
+    fires = croniter(expression, datetime.fromtimestamp(after, UTC))
+    found: list[float] = []
+    while (fire := fires.get_next(float)) <= until:
+        found.append(fire)
+    return tuple(found)
+
+
+def schedule_delay(seed: int, repo: str, fire: float) -> int:
+    """Seconds from a cron's fire to the creation of its run (0 to SCHEDULE_DELAY_SECONDS), fixed per fire, so
+    the history and the changes agree on a run created just after the history ends."""
+    return random.Random(f"{seed}/{repo}/{fire}").randint(0, SCHEDULE_DELAY_SECONDS)
+
+
+def _draw_cron(rng: random.Random) -> str | None:
+    draw = rng.random()
+    if draw < SIX_HOURLY_SHARE:
+        return f"{rng.randrange(60)} */6 * * *"
+    if draw < SIX_HOURLY_SHARE + DAILY_SHARE:
+        return f"{rng.randrange(60)} {rng.randrange(24)} * * *"
+    return None
+
+
 def make_repo(index: int, now: datetime, seed: int) -> FakeRepo:
     """Repository `index` of the organisation as of `now` (deterministic for a seed)."""
     rng = random.Random(seed * 1_000_003 + index)
@@ -102,12 +163,15 @@ def make_repo(index: int, now: datetime, seed: int) -> FakeRepo:
             run_id += 1
             conclusion = "success" if rng.random() < 0.85 else "failure"
             runs.append(_run(run_id, conclusion, commit.committer_date, commit.sha, "push"))
-    for _ in range(rng.randint(0, 3)):
-        at = now - timedelta(seconds=rng.randint(600, 604_800))
-        head = _head(commits, at)
-        if head is not None:
-            run_id += 1
-            runs.append(_run(run_id, "success" if rng.random() < 0.9 else "failure", at, head.sha, "schedule"))
+    schedule = _draw_cron(rng)
+    if schedule is not None:
+        for fire in fire_times(schedule, (now - LOOKBACK).timestamp(), now.timestamp()):
+            created = fire + schedule_delay(seed, name, fire)
+            head = _head(commits, datetime.fromtimestamp(created, UTC))
+            if created <= now.timestamp() and head is not None:  # one created later is a change to come
+                run_id += 1
+                conclusion = "success" if rng.random() < 0.9 else "failure"
+                runs.append(_run(run_id, conclusion, datetime.fromtimestamp(created, UTC), head.sha, "schedule"))
     pulls: list[FakePull] = []
     for state in ["open"] * rng.randint(0, 4) + ["merged"] * rng.randint(0, 3):
         number = len(pulls) + 1
@@ -134,6 +198,7 @@ def make_repo(index: int, now: datetime, seed: int) -> FakeRepo:
         pulls=pulls,
         deployments=deployments,
         created_at=REPO_CREATED + timedelta(minutes=index),
+        workflow_texts={WORKFLOW: workflow_text(schedule)},
     )
 
 
@@ -179,14 +244,27 @@ def _head(commits: Sequence[FakeCommit], at: datetime) -> FakeCommit | None:
 # --- changes ---------------------------------------------------------------------------------------
 
 
-def plan(names: Sequence[str], start: float, end: float, seed: int) -> list[Change]:
-    """The changes of the interval (start, end]: CHANGING_SHARE of the repositories, one change each, at
-    whole seconds spread over the interval, of KINDS in KIND_WEIGHTS; sorted by time."""
+def plan(crons: Mapping[str, str | None], start: float, end: float, seed: int) -> list[Change]:
+    """The changes of the interval (start, end], for the repositories `crons` names (in the organisation's
+    order, each with its cron or None): a scheduled run for each fire of a cron whose run is created in the
+    interval; then, among the other repositories, enough drawn changes (of DRAWN_KINDS in DRAWN_WEIGHTS, at
+    whole seconds spread over the interval) that CHANGING_SHARE of all change; sorted by time."""
+    names = list(crons)
+    scheduled = [
+        Change(name, "schedule", created)
+        for name, expression in crons.items()
+        if expression is not None
+        for fire in fire_times(expression, start - SCHEDULE_DELAY_SECONDS, end)
+        if start < (created := fire + schedule_delay(seed, name, fire)) <= end
+    ]
+    busy = {change.repo for change in scheduled}
     rng = random.Random(f"{seed}/{start}")
-    chosen = rng.sample(range(len(names)), max(1, round(len(names) * CHANGING_SHARE)))
-    kinds = rng.choices(KINDS, KIND_WEIGHTS, k=len(chosen))
+    free = [index for index, name in enumerate(names) if name not in busy]
+    wanted = max(1, round(len(names) * CHANGING_SHARE)) - len(busy)
+    chosen = rng.sample(free, min(len(free), max(0, wanted)))
+    kinds = rng.choices(DRAWN_KINDS, DRAWN_WEIGHTS, k=len(chosen))
     span = max(1, int(end - start))
-    changes = [
+    changes = scheduled + [
         Change(names[index], kind, float(int(start) + rng.randint(1, span)))
         for index, kind in zip(chosen, kinds, strict=True)
     ]
@@ -200,7 +278,7 @@ def apply(repo: FakeRepo, change: Change, seed: int) -> None:
     if change.kind == "push":
         push(repo, at, rng)
     elif change.kind == "schedule":
-        scheduled_run(repo, at)
+        scheduled_run(repo, at, _scheduled_conclusion(repo, at, rng))
     elif change.kind == "rerun":
         rerun(repo, at)
     elif change.kind == "fork_pr":
@@ -234,21 +312,29 @@ def push(repo: FakeRepo, at: datetime, rng: random.Random, message: str | None =
     repo.runs.append(_run(_next_run_id(repo), conclusion, at, sha, "push"))
 
 
-def scheduled_run(repo: FakeRepo, at: datetime, conclusion: str | None = None) -> None:
-    """A `schedule` run on the head of main (an old commit: no push), turning the branch's state over."""
+def scheduled_run(repo: FakeRepo, at: datetime, conclusion: str) -> None:
+    """A `schedule` run created at `at` on the head of main then (an old commit: no push)."""
     head = _head(repo.commits.get(BRANCH, []), at)
-    if head is None:
-        return
-    if conclusion is None:
-        conclusion = "failure" if tests_passing(repo, at) == 1.0 else "success"
-    repo.runs.append(_run(_next_run_id(repo), conclusion, at, head.sha, "schedule"))
+    if head is not None:
+        repo.runs.append(_run(_next_run_id(repo), conclusion, at, head.sha, "schedule"))
+
+
+def flipped(repo: FakeRepo, at: datetime) -> str:
+    """The conclusion that turns the branch's CI state over at `at` ("success" when it has none)."""
+    return "failure" if tests_passing(repo, at) == 1.0 else "success"
+
+
+def _scheduled_conclusion(repo: FakeRepo, at: datetime, rng: random.Random) -> str:
+    """Mostly (SCHEDULE_KEEPS_STATE) what the branch's newest counted run concluded, else the other."""
+    kept = "failure" if tests_passing(repo, at) == 0.0 else "success"
+    return kept if rng.random() < SCHEDULE_KEEPS_STATE else ("success" if kept == "failure" else "failure")
 
 
 def rerun(repo: FakeRepo, at: datetime) -> None:
     """Re-run the newest counted run, its new attempt ending at `at` with the other conclusion (no push)."""
     run = _newest_counted_run(repo, at)
-    if run is None:
-        scheduled_run(repo, at)
+    if run is None:  # never in the bench's organisation: each repository has pushed in the last week
+        scheduled_run(repo, at, flipped(repo, at))
         return
     before = run.conclusion
     earlier = list(run.earlier_conclusions[: run.run_attempt - 1])
