@@ -22,8 +22,9 @@ newest run failed (a re-run is how red turns green), a cron of the CI workflow f
 SCHEDULE_WATCH_SECONDS ago and its `schedule` run is not read yet (`exporter/schedules.py`; the file is read
 with the first read and after each push; while its crons are not known, whenever `schedule` runs were
 read), or a push is under an hour old with no run created since (its run may still be going). A quiet
-green branch's is then probed on the slow sweep: a re-run or dispatch there shows within
-EXPORTER_SLOW_DATA_SECONDS, or at once with the `workflow_run` webhook.
+green branch's is then probed on a sweep of its own, as often as CI_SWEEP_SHARE of the budget allows and
+never less often than the slow sweep (`ci_sweep_period`): a re-run or dispatch there shows within that
+period and a refresh, or at once with the `workflow_run` webhook.
 A repository that no account listing covers has no push signal: its `ci` and `commits` are asked every
 refresh (conditionally), as before.
 
@@ -68,7 +69,10 @@ PUSH_WATCH_SECONDS = 3600.0
 SCHEDULE_WATCH_SECONDS = 3600.0
 # The share of a refresh interval's request budget that probing every repository's CI may take; the rest is
 # for reading what changed and for the sweep.
-QUIET_PROBE_SHARE = 0.6  # after a push, `ci` is probed every refresh this long (its run may be going)
+QUIET_PROBE_SHARE = 0.6
+# Past it, the share that probing quiet green branches' CI on a sweep of its own may take (`ci_sweep_period`):
+# 10,000 repositories at 720 a minute and a TTL of 840 s are probed every 46 minutes.
+CI_SWEEP_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -87,14 +91,34 @@ class HeldState:
 
 def bound(kind: Kind, settings: Settings, repos: int) -> float:
     """The freshness `kind` is kept within when `repos` repositories are watched (see the module docstring)."""
-    fast = kind == "commits" or (kind == "ci" and probes_every_refresh(repos, settings))
-    return settings.cache_ttl_seconds if fast or settings.slow_data_seconds <= 0 else settings.slow_data_seconds
+    ttl = settings.cache_ttl_seconds
+    if kind == "commits" or settings.slow_data_seconds <= 0:
+        return ttl
+    if kind == "ci":
+        return (
+            ttl
+            if probes_every_refresh(repos, settings)
+            else min(ci_sweep_period(repos, settings) + ttl, settings.slow_data_seconds)
+        )
+    return settings.slow_data_seconds
+
+
+def _budget(settings: Settings) -> float:
+    """Requests a refresh interval may send: EXPORTER_GITHUB_POINTS_PER_MINUTE over the TTL (a minute at least)."""
+    return settings.github_points_per_minute * max(settings.cache_ttl_seconds, 60.0) / 60
 
 
 def probes_every_refresh(repos: int, settings: Settings) -> bool:
     """True when probing the CI of `repos` repositories every refresh fits QUIET_PROBE_SHARE of the budget."""
-    interval_minutes = max(settings.cache_ttl_seconds, 60.0) / 60
-    return repos <= QUIET_PROBE_SHARE * settings.github_points_per_minute * interval_minutes
+    return repos <= QUIET_PROBE_SHARE * _budget(settings)
+
+
+def ci_sweep_period(repos: int, settings: Settings) -> float:
+    """Past `probes_every_refresh`, the period of the sweep that probes quiet green branches' CI: as short as
+    CI_SWEEP_SHARE of the budget allows, never longer than the slow sweep's (nor shorter than a refresh)."""
+    ttl = max(settings.cache_ttl_seconds, 1.0)
+    slow = sweep_period(settings.slow_data_seconds, ttl)
+    return min(max(ttl * repos / (CI_SWEEP_SHARE * _budget(settings)), ttl), slow)
 
 
 def phase(repo: str) -> float:
@@ -122,8 +146,10 @@ def plan(
     slow_bound: float,
     refresh_interval: float,
     probe_every_ci: bool = True,
+    ci_period: float | None = None,
 ) -> dict[Kind, Action]:
-    """What to do about each kind of `repo` in a refresh at `now` (see the module docstring)."""
+    """What to do about each kind of `repo` in a refresh at `now` (see the module docstring); a quiet green
+    branch's CI is swept every `ci_period` (None: with the slow kinds)."""
     period = sweep_period(slow_bound, refresh_interval)
     swept = slow_bound <= 0  # no slow bound: the slow kinds are asked every refresh
     watched = state.pushed_at is not None
@@ -139,7 +165,8 @@ def plan(
             busy = (
                 probe_every_ci or not watched or state.ci_red or _schedule_due(state, now) or _push_not_run(state, now)
             )
-            actions[kind] = "probe" if busy or swept or sweep_due(repo, read_at, now, period) else "hold"
+            ci_swept = sweep_due(repo, read_at, now, ci_period if ci_period is not None else period)
+            actions[kind] = "probe" if busy or swept or ci_swept else "hold"
         else:
             actions[kind] = "read" if swept or sweep_due(repo, read_at, now, period) else "hold"
     return actions

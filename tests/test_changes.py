@@ -23,8 +23,9 @@ from exporter import changes
 from exporter.changes import HeldState, plan, sweep_due, sweep_period
 from exporter.demo import FakeGitHub
 from exporter.demo.model import FakeDeployment, FakeDeploymentStatus, FakePull, FakeRepo
+from exporter.settings import Settings
 from tests.clocked import Clock, ClockedExporter, Scrape, SimulatedTime
-from tests.conftest import NOW, commit, only_on, run
+from tests.conftest import NOW, commit, only_on, run, settings_for
 
 ORG = "octo-org"
 TTL = 900.0
@@ -208,10 +209,17 @@ ECONOMY_TTL = 60.0
 ECONOMY = ENV | {"EXPORTER_CACHE_TTL_SECONDS": str(ECONOMY_TTL), "EXPORTER_GITHUB_POINTS_PER_MINUTE": "1"}
 
 
-def test_past_the_probe_count_a_nightly_run_shows_at_the_refresh_after_its_cron_fires_and_the_quiet_ones_ask_nothing(
+def test_past_the_probe_count_a_nightly_run_shows_at_the_refresh_after_its_cron_fires_and_the_file_is_read_once(
     fake: FakeGitHub, clock: Clock, made: list[ClockedExporter]
 ) -> None:
-    name = quiet_name(clock.now, 40, ECONOMY_TTL)
+    ci_period = changes.ci_sweep_period(1, settings_for(fake, **ECONOMY))  # 200 s: one repository, one point a minute
+    before, fired = NOW.timestamp() + 29 * 60, NOW.timestamp() + 32 * 60
+    name = next(  # no sweep of the slow kinds in the test, and none of the CI between minutes 29 and 32
+        name
+        for name in (f"{ORG}/app{n}" for n in range(1000))
+        if not sweep_due(name, NOW.timestamp(), fired, sweep_period(SLOW, ECONOMY_TTL))
+        and not sweep_due(name, before, fired, ci_period)
+    )
     nightly = org_repo(name)
     nightly.workflow_texts = {"checks.yml": NIGHTLY}
     fake.add_repo(nightly)
@@ -227,10 +235,12 @@ def test_past_the_probe_count_a_nightly_run_shows_at_the_refresh_after_its_cron_
         exporter.scrape()
         return asked(fake)
 
-    assert [refresh_at(minute) for minute in (1, 2, 29)] == [["repos"]] * 3  # the push listing only
+    assert set(refresh_at(1)) <= {"repos", "runs"}  # the push listing (its first read), the runs on the CI's sweep
+    for minute in (2, 29):  # and after that, 304s only
+        assert set(refresh_at(minute)) <= {"repos", "runs"} and charged(fake) == 0
     scheduled = run(2, "failure", event="schedule", head_sha=OLD_SHA)
     fake.repo(name).runs.append(dataclasses.replace(scheduled, created_at=NOW + timedelta(minutes=31)))
-    assert "runs" in refresh_at(32)
+    assert "runs" in refresh_at(32)  # not the sweep's turn: the cron fired at minute 30
     assert value(exporter.scrape(), "ci_tests_passing_on_main", name) == 0.0
 
 
@@ -326,6 +336,26 @@ def test_past_the_probe_count_a_scheduled_branchs_ci_is_probed_from_each_cron_fi
     assert ci(dataclasses.replace(quiet, ci_newest_scheduled_at=fired + 300), fired + 900) == "hold"  # it ran
     assert ci(dataclasses.replace(quiet, ci_crons=None), fired - 60) == "probe"  # not known: the runs decide
     assert ci(dataclasses.replace(quiet, ci_crons=()), fired + 60) == "hold"  # the schedule was removed
+
+
+def test_past_the_probe_count_quiet_green_branches_ci_is_swept_as_often_as_its_share_of_the_budget_allows() -> None:
+    settings = Settings.from_env(
+        {
+            "EXPORTER_REPOS": "o/r",
+            "EXPORTER_CACHE_TTL_SECONDS": "840",
+            "EXPORTER_SLOW_DATA_SECONDS": "14400",
+            "EXPORTER_GITHUB_POINTS_PER_MINUTE": "720",
+        }
+    )
+    budget = 720 * 840 / 60  # requests a refresh interval
+    assert changes.probes_every_refresh(6048, settings) and changes.bound("ci", settings, 6048) == 840
+    period = changes.ci_sweep_period(10_000, settings)
+    assert 10_000 * 840 / period == pytest.approx(changes.CI_SWEEP_SHARE * budget)  # 3,024 probes a refresh
+    assert changes.bound("ci", settings, 10_000) == pytest.approx(period + 840)  # about an hour, not 4
+    assert changes.ci_sweep_period(100_000, settings) == sweep_period(14400, 840)  # never past the slow sweep
+    name = next(f"o/r{n}" for n in range(1000) if sweep_due(f"o/r{n}", 0.0, 900.0, period))
+    quiet = HeldState(read_at=dict.fromkeys(changes.KINDS, 0.0), pushed_at=-86400.0)
+    assert plan(name, quiet, frozenset(), 900.0, 14400, 840, probe_every_ci=False, ci_period=period)["ci"] == "probe"
 
 
 def test_the_workflow_file_is_read_past_the_probe_count_when_never_read_and_after_each_push() -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import secrets
 import threading
 import zlib
@@ -36,6 +37,8 @@ from requests.structures import CaseInsensitiveDict
 
 from exporter.github.transport import HttpRequest, Send
 from exporter.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 # Set on a response rebuilt from the cache, so that observers (tracing) can tell a 304 happened.
 CACHE_HEADER = "X-Exporter-Cache"
@@ -148,6 +151,16 @@ class ConditionalRequests:
             self._entries[key] = entry
             self._bytes += entry.size
             self._counts["stored"] += 1
+            full = len(self._entries) > self.max_entries or self._bytes > self.max_bytes
+            if full and not self._counts["evicted"]:
+                logger.warning(
+                    "the HTTP cache is full (%d entries, %d bytes): it now forgets the least recently used "
+                    "answers, and a request for one costs a rate-limit point again; at organisation scale allow "
+                    "about 6 entries and 12 KiB a repository (EXPORTER_HTTP_CACHE_MAX_ENTRIES, "
+                    "EXPORTER_HTTP_CACHE_MAX_BYTES)",
+                    self.max_entries,
+                    self.max_bytes,
+                )
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 _, evicted = self._entries.popitem(last=False)
                 self._bytes -= evicted.size

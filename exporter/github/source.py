@@ -626,6 +626,7 @@ class GitHubSource:
         self.signals = signals if signals is not None else ChangeSignals()
         self._retry = ChangeSignals()  # kinds whose read failed: read (not probed) next refresh, quietly
         self._probe_every_ci = True  # while the budget allows (`watch`)
+        self._ci_period: float | None = None  # the sweep of quiet green branches' CI past that (`watch`)
         self._first_reads = 0  # repositories never read that this refresh started reading
         self._schedule_reads = 0  # CI workflow files this refresh read
         self._first_read_allowance: float | None = None  # points they may take this refresh (set once known)
@@ -682,6 +683,7 @@ class GitHubSource:
             settings.slow_data_seconds,
             settings.cache_ttl_seconds,
             self._probe_every_ci,
+            self._ci_period,
         )
         return RepoSession(
             client,
@@ -740,6 +742,7 @@ class GitHubSource:
         with self._first_reads_lock:
             self._first_reads, self._first_read_allowance, self._schedule_reads = 0, None, 0
         self._probe_every_ci = changes.probes_every_refresh(len(repos), self._settings)
+        self._ci_period = changes.ci_sweep_period(len(repos), self._settings)
 
     def note_pushed(self, repo: str, pushed_at: float) -> None:
         """An account listing shows `repo` last pushed at `pushed_at` (Unix time): its push signal."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -97,6 +98,19 @@ def test_the_cache_keeps_at_most_its_entry_limit_dropping_the_least_recently_use
     get(cache, session, fake.url + RUNS)  # used again after COMMITS, so kept
     get(cache, session, fake.url + COMMITS)  # the least recently used one was dropped
     assert [r.status for r in fake.requests] == [304, 200]
+
+
+def test_the_first_eviction_is_told_once_with_the_settings_that_size_the_cache(
+    fake: FakeGitHub, session: requests.Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.add_repo(repo(runs=[run(1)], commits=[commit(1, "a")]))
+    cache = ConditionalRequests(max_entries=1)
+    with caplog.at_level(logging.WARNING, logger="exporter.github.etag_cache"):
+        for path in (RUNS, COMMITS, RUNS):
+            get(cache, session, fake.url + path)
+    assert cache.stats().evicted == 2
+    (told,) = [record.getMessage() for record in caplog.records]
+    assert "the HTTP cache is full (1 entries" in told and "EXPORTER_HTTP_CACHE_MAX_ENTRIES" in told
 
 
 def test_the_cache_keeps_within_its_byte_limit(fake: FakeGitHub, session: requests.Session) -> None:
