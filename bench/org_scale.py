@@ -282,6 +282,7 @@ def warm_up(exporter: Exporter, fake: FakeProcess, clock: VirtualClock) -> tuple
     limit on in a fresh hour. The cold read's cost, and the interval boundary the measured intervals start at."""
     began, refreshes, requests, primary = clock(), 0, 0, 0
     while refreshes < MAX_WARMUP_REFRESHES:
+        scraped_at = clock()
         scraped = scrape(exporter)
         counted = fake.counted(clock())
         refreshes, requests, primary = refreshes + 1, requests + counted.requests, primary + counted.primary_points
@@ -293,7 +294,7 @@ def warm_up(exporter: Exporter, fake: FakeProcess, clock: VirtualClock) -> tuple
         )
         if scraped.refreshed and not scraped.failed:
             break
-        clock.advance_to(clock() + float(INTERVAL_ENV["EXPORTER_CACHE_TTL_SECONDS"]))
+        clock.advance_to(scraped_at + INTERVAL_SECONDS)  # the agent's next scrape, as in the measured intervals
     fake.set_primary_limit(PRIMARY_POINTS_PER_HOUR)
     start = (clock() // INTERVAL_SECONDS + 1) * INTERVAL_SECONDS
     cost = {"refreshes": refreshes, "requests": requests, "primary_points": primary, "seconds": clock() - began}

@@ -103,14 +103,14 @@ def bound(kind: Kind, settings: Settings, repos: int) -> float:
     return settings.slow_data_seconds
 
 
-def _budget(settings: Settings) -> float:
+def request_budget(settings: Settings) -> float:
     """Requests a refresh interval may send: EXPORTER_GITHUB_POINTS_PER_MINUTE over the TTL (a minute at least)."""
     return settings.github_points_per_minute * max(settings.cache_ttl_seconds, 60.0) / 60
 
 
 def probes_every_refresh(repos: int, settings: Settings) -> bool:
     """True when probing the CI of `repos` repositories every refresh fits QUIET_PROBE_SHARE of the budget."""
-    return repos <= QUIET_PROBE_SHARE * _budget(settings)
+    return repos <= QUIET_PROBE_SHARE * request_budget(settings)
 
 
 def ci_sweep_period(repos: int, settings: Settings) -> float:
@@ -118,7 +118,7 @@ def ci_sweep_period(repos: int, settings: Settings) -> float:
     CI_SWEEP_SHARE of the budget allows, never longer than the slow sweep's (nor shorter than a refresh)."""
     ttl = max(settings.cache_ttl_seconds, 1.0)
     slow = sweep_period(settings.slow_data_seconds, ttl)
-    return min(max(ttl * repos / (CI_SWEEP_SHARE * _budget(settings)), ttl), slow)
+    return min(max(ttl * repos / (CI_SWEEP_SHARE * request_budget(settings)), ttl), slow)
 
 
 def phase(repo: str) -> float:

@@ -707,9 +707,8 @@ class GitHubSource:
         probed, each repository's file is read once, spread over the refreshes that takes."""
         if not changes.reads_schedule(state, self._probe_every_ci):
             return False
-        budget = self._settings.github_points_per_minute * max(self._settings.cache_ttl_seconds, 60.0) / 60
         with self._first_reads_lock:
-            if self._schedule_reads >= max(1, int(SCHEDULE_READ_SHARE * budget)):
+            if self._schedule_reads >= max(1, int(SCHEDULE_READ_SHARE * changes.request_budget(self._settings))):
                 return False
             self._schedule_reads += 1
             return True
