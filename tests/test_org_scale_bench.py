@@ -76,16 +76,17 @@ def run_quick(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], list[di
     out = tmp_path / "org_scale.json"
     args = ["--quick", "--repos", "30", "--intervals", "3", "--self-check", str(PLANTED), "--json", str(out)]
     args += ["--env", "EXPORTER_SLOW_DATA_SECONDS=0"]  # every kind read every interval: a full read's values
+    finished = python("-m", "bench.org_scale", *args)
+    return finished, json.loads(out.read_text())
+
+
+def python(*args: str) -> subprocess.CompletedProcess[str]:
+    """This Python in a child process at the project's root, which must succeed within 300 s."""
     finished = subprocess.run(
-        [sys.executable, "-m", "bench.org_scale", *args],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, *args], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
-    return finished, json.loads(out.read_text())
+    return finished
 
 
 def test_the_org_scale_bench_agrees_with_a_full_read_and_flags_every_value_made_stale_on_purpose(
@@ -107,15 +108,7 @@ def test_the_org_scale_bench_agrees_with_a_full_read_and_flags_every_value_made_
 
 @pytest.fixture(scope="module")
 def bench_model() -> dict[str, Any]:
-    finished = subprocess.run(
-        [sys.executable, "-c", MODEL_SCRIPT, START.isoformat(), str(REPOS), str(INTERVALS), "14"],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert finished.returncode == 0, finished.stderr[-3000:]
+    finished = python("-c", MODEL_SCRIPT, START.isoformat(), str(REPOS), str(INTERVALS), "14")
     model: dict[str, Any] = json.loads(finished.stdout)
     return model
 
