@@ -136,9 +136,10 @@ DATA_AGE = CatalogEntry(
 DATA_BOUND = CatalogEntry(
     f"{PREFIX}_data_bound_seconds",
     "gauge",
-    "The freshness each kind of data is kept within: one refresh (EXPORTER_CACHE_TTL_SECONDS) for commits, "
-    "EXPORTER_SLOW_DATA_SECONDS for pulls, deployments and ci (whose changes with a push, a schedule or on a red "
-    'branch show within one refresh). Example: ..._data_bound_seconds{kind="commits"} 840',
+    "The freshness each kind of data is kept within: one refresh (EXPORTER_CACHE_TTL_SECONDS) for commits, and "
+    "for ci while every repository's CI is probed each refresh; past that, for ci, its own sweep's period and a "
+    "refresh (a push, a cron's fire or a red branch still shows within one refresh); EXPORTER_SLOW_DATA_SECONDS "
+    'for pulls and deployments. Example: ..._data_bound_seconds{kind="commits"} 840',
     ("kind",),
 )
 GITHUB_PACED_REQUESTS = CatalogEntry(
