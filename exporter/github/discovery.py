@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from exporter.changes import CLOCK_SKEW_SECONDS
 from exporter.errors import SourceError
 from exporter.github import transport
 from exporter.github.deployments import timestamp
@@ -280,7 +281,11 @@ class Discovery:
             self._on_vouched(self._lists[owner], asked_at)
         newest = max((repo.pushed_at for repo in listed if repo.pushed_at is not None), default=None)
         if newest is not None:
-            self._newest_push[owner] = max(newest, self._newest_push.get(owner, newest))
+            # The next feed asks from the newest push shown, but never from later than this listing's start: a
+            # listing paged over seconds shows a late page's push while an early page's repository was pushed
+            # after its page was read (and GitHub's clock may differ from ours).
+            since = min(newest, asked_at - CLOCK_SKEW_SECONDS)
+            self._newest_push[owner] = max(since, self._newest_push.get(owner, since))
 
     def _wanted(self, repo: ListedRepo) -> bool:
         settings = self._settings

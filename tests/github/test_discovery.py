@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
 from exporter.demo import FakeGitHub, FakeRepo
 from exporter.demo.faults import Fault
 from exporter.github.credentials import TokenProvider
-from exporter.github.discovery import Discovery, RepoLister
+from exporter.github.discovery import Discovery, ListedRepo, RepoLister
 from exporter.github.source import GitHubSource
 from exporter.sharding import owned
 from tests.clocked import Clock, ClockedExporter, SimulatedTime
@@ -324,3 +325,26 @@ def test_shards_split_the_discovered_repositories_between_them_by_hash(fake: Fak
         assert shares[-1] == owned(everyone, index, 3)
     assert sorted(name for share in shares for name in share) == everyone
     assert all(shares)
+
+
+def test_a_push_landing_while_a_listing_is_paged_is_asked_for_by_the_next_feed(fake: FakeGitHub) -> None:
+    """The listing starts at 1,000 s; `early`'s page is read before its push at 1,003 s, `late`'s after its
+    push at 1,005 s. The next feed must ask from before 1,003 s, or `early`'s push is never seen."""
+    settings = settings_for(fake, EXPORTER_REPOS=f"org:{ORG}")
+    asked: list[float] = []
+
+    def lister(owner: object, deadline: float) -> list[ListedRepo]:
+        return [ListedRepo(f"{ORG}/early", pushed_at=900.0), ListedRepo(f"{ORG}/late", pushed_at=1005.0)]
+
+    def feed(owner: object, since: float, deadline: float) -> list[ListedRepo]:
+        asked.append(since)
+        return [ListedRepo(f"{ORG}/early", pushed_at=1003.0)] if since <= 1003.0 else []
+
+    pushed: dict[str, float] = {}
+    wall = Clock(datetime.fromtimestamp(1000.0, UTC))
+    discovery = Discovery(settings, lister, wall=wall, monotonic=wall, feed=feed, on_pushed=pushed.__setitem__)
+    discovery()
+    wall.advance(900)
+    discovery()
+    assert asked and asked[0] <= 1003.0
+    assert pushed[f"{ORG}/early"] == 1003.0
