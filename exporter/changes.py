@@ -63,7 +63,7 @@ EVENT_KINDS: Mapping[str, frozenset[Kind]] = {
 PUSH_KINDS: frozenset[Kind] = frozenset({"commits", "ci"})  # what a push seen in a listing marks
 # GitHub's clock and ours may differ: a push this close before a read is read again (a 304 when it was in).
 CLOCK_SKEW_SECONDS = 60.0
-PUSH_WATCH_SECONDS = 3600.0
+PUSH_WATCH_SECONDS = 3600.0  # after a push, `ci` is probed every refresh this long (its run may be going)
 # GitHub starts a scheduled run a few minutes after its cron's time, later under load (or drops it): the
 # branch's CI is probed from the fire time until a `schedule` run created since is read, this long at most.
 SCHEDULE_WATCH_SECONDS = 3600.0
