@@ -151,8 +151,12 @@ class ConditionalRequests:
             self._entries[key] = entry
             self._bytes += entry.size
             self._counts["stored"] += 1
-            full = len(self._entries) > self.max_entries or self._bytes > self.max_bytes
-            if full and not self._counts["evicted"]:
+            first_eviction = not self._counts["evicted"]
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= evicted.size
+                self._counts["evicted"] += 1
+            if first_eviction and self._counts["evicted"]:
                 logger.warning(
                     "the HTTP cache is full (%d entries, %d bytes): it now forgets the least recently used "
                     "answers, and a request for one costs a rate-limit point again; at organisation scale allow "
@@ -161,10 +165,6 @@ class ConditionalRequests:
                     self.max_entries,
                     self.max_bytes,
                 )
-            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= evicted.size
-                self._counts["evicted"] += 1
 
     @staticmethod
     def _rebuilt(entry: _Entry, not_modified: requests.Response) -> requests.Response:

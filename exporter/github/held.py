@@ -65,11 +65,10 @@ class CiRead:
 @dataclass(frozen=True)
 class Schedule:
     """The crons of the CI workflow file's `on.schedule` as read at `read_at` (exporter/schedules.py); `crons`
-    None: the file could not be read as a workflow (`problem` says why), so the runs read decide."""
+    None: the file could not be read as a workflow (a warning said why), so the runs read decide."""
 
     crons: tuple[str, ...] | None
     read_at: float
-    problem: str | None = None
 
 
 @dataclass

@@ -405,7 +405,7 @@ class RepoSession:
             )
         except ValueError as exc:
             logger.warning("%s; its CI is probed while scheduled runs are among its runs", exc)
-            self._held.schedule = held.Schedule(None, self._now.timestamp(), str(exc))
+            self._held.schedule = held.Schedule(None, self._now.timestamp())
 
     def _read_ci(self, etag: str | None) -> CiRead | None:
         """The completed runs of the CI workflow on the branch, newest first, down to the window's start (at
@@ -634,7 +634,7 @@ class GitHubSource:
         self._first_read_points = sum(
             points for prefix, points in FIRST_READ_POINTS.items() if any(key.startswith(prefix) for key in enabled)
         )
-        self._first_reads_lock = threading.Lock()
+        self._admission_lock = threading.Lock()  # this refresh's first reads and workflow-file reads
         self._monotonic = monotonic
         self._wall = wall
         # How long a request waits for the refresh's first request with its token: one request's bounds.
@@ -707,7 +707,7 @@ class GitHubSource:
         probed, each repository's file is read once, spread over the refreshes that takes."""
         if not changes.reads_schedule(state, self._probe_every_ci):
             return False
-        with self._first_reads_lock:
+        with self._admission_lock:
             if self._schedule_reads >= max(1, int(SCHEDULE_READ_SHARE * changes.request_budget(self._settings))):
                 return False
             self._schedule_reads += 1
@@ -719,7 +719,7 @@ class GitHubSource:
         beyond the reserve. So a cold start of thousands of repositories spreads over the refreshes (and
         hours) it needs, and never spends what the repositories already read need meanwhile."""
         snap = self.rate_limit.snapshot()
-        with self._first_reads_lock:
+        with self._admission_lock:
             if snap.remaining is None or snap.reset is None or self._wall() >= snap.reset:
                 self._first_reads += 1  # nothing known yet (the first answers will say), or the limit has reset
                 return
@@ -738,7 +738,7 @@ class GitHubSource:
     def watch(self, repos: Sequence[str]) -> None:
         """A refresh covers `repos`: what is held of any other repository is forgotten."""
         self.held.keep_only(repos)
-        with self._first_reads_lock:
+        with self._admission_lock:
             self._first_reads, self._first_read_allowance, self._schedule_reads = 0, None, 0
         self._probe_every_ci = changes.probes_every_refresh(len(repos), self._settings)
         self._ci_period = changes.ci_sweep_period(len(repos), self._settings)
